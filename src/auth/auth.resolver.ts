@@ -1,0 +1,81 @@
+import { UseGuards } from '@nestjs/common';
+import { Args, Context, Mutation, Resolver } from '@nestjs/graphql';
+import type { GqlContext } from '../graphql/context.js';
+import { AuthPayload } from './auth-payload.model.js';
+import { AuthService } from './auth.service.js';
+import { CurrentPrincipal } from './decorators/current-principal.decorator.js';
+import {
+  ChangePasswordInput,
+  LoginInput,
+  LogoutInput,
+  RefreshTokenInput,
+  RegisterInput,
+} from './dto/auth.inputs.js';
+import { GqlAuthGuard } from './guards/gql-auth.guard.js';
+import { GqlThrottlerGuard } from './guards/gql-throttler.guard.js';
+import type { ClientInfo, Principal } from './principal.js';
+import { bearerToken, RefreshTokenTransport } from './refresh-cookie.js';
+
+function clientInfo(ctx: GqlContext): ClientInfo {
+  const ua = ctx.req.headers['user-agent'];
+  return { ip: ctx.req.ip ?? null, userAgent: typeof ua === 'string' ? ua : null };
+}
+
+/** Thin: reads arguments and context, calls one AuthService method, delivers the tokens. */
+@Resolver(() => AuthPayload)
+export class AuthResolver {
+  constructor(
+    private readonly auth: AuthService,
+    private readonly transport: RefreshTokenTransport,
+  ) {}
+
+  @Mutation(() => AuthPayload, { description: 'Creates an account and opens a session.' })
+  @UseGuards(GqlThrottlerGuard)
+  async register(@Args('input') input: RegisterInput, @Context() ctx: GqlContext) {
+    return this.transport.deliver(ctx.res, await this.auth.register(input, clientInfo(ctx)));
+  }
+
+  @Mutation(() => AuthPayload, { description: 'Opens a session.' })
+  @UseGuards(GqlThrottlerGuard)
+  async login(@Args('input') input: LoginInput, @Context() ctx: GqlContext) {
+    return this.transport.deliver(ctx.res, await this.auth.login(input, clientInfo(ctx)));
+  }
+
+  @Mutation(() => AuthPayload, {
+    description: 'Rotates a refresh token: it dies and a new one is issued in the same session.',
+  })
+  @UseGuards(GqlThrottlerGuard)
+  async refreshToken(
+    @Args('input', { type: () => RefreshTokenInput, nullable: true }) input: RefreshTokenInput | null,
+    @Context() ctx: GqlContext,
+  ) {
+    const token = this.transport.read(ctx.req, input?.refreshToken);
+    return this.transport.deliver(ctx.res, await this.auth.refresh(token));
+  }
+
+  @Mutation(() => Boolean, {
+    description:
+      'Ends the session named by the refresh token (input or cookie), else by the Bearer token; allSessions ends them all.',
+  })
+  async logout(
+    @Args('input', { type: () => LogoutInput, nullable: true }) input: LogoutInput | null,
+    @Context() ctx: GqlContext,
+  ) {
+    const done = await this.auth.logout({
+      refreshToken: this.transport.read(ctx.req, input?.refreshToken),
+      accessToken: bearerToken(ctx.req),
+      allSessions: input?.allSessions,
+    });
+    this.transport.clear(ctx.res);
+    return done;
+  }
+
+  @Mutation(() => Boolean, { description: 'Changes the password and ends every other session.' })
+  @UseGuards(GqlAuthGuard)
+  changePassword(
+    @Args('input') input: ChangePasswordInput,
+    @CurrentPrincipal() principal: Principal,
+  ) {
+    return this.auth.changePassword(principal, input);
+  }
+}

@@ -1,0 +1,142 @@
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+/**
+ * The one schema for every environment variable the server reads. It is
+ * parsed once at start; a bad value stops the start with a message naming
+ * the variable. See .env.example for documentation of each.
+ */
+const duration = (name: string, min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .transform((v, ctx) => {
+      const ms = parseDuration(v);
+      if (ms === null || ms < min || ms > max) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${name} must be a duration like 900, 15m, 2s or 7d, between ${min / 1000}s and ${max / 1000}s`,
+        });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((v) => ['true', 'false', '1', '0', 'yes', 'no', ''].includes(v), 'must be true or false')
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const list = z
+  .string()
+  .transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+
+const PLACEHOLDER_SECRETS = new Set([
+  'changeme',
+  'change-me',
+  'secret',
+  'jwt-secret',
+  'your-secret',
+  'replace-me',
+  'CHANGE_ME_TO_A_LONG_RANDOM_STRING',
+]);
+
+export const envSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    PORT: int(0, 65535).default(3000),
+    HOST: z.string().trim().min(1).default('0.0.0.0'),
+    DATABASE_URL: z
+      .string()
+      .trim()
+      .optional()
+      .transform((v) => (v ? v : undefined))
+      .refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), 'must be a postgresql:// URL'),
+    DATABASE_POOL_SIZE: int(1, 200).default(10),
+    DATA_DIR: z.string().trim().min(1).default('.data'),
+    JWT_ACCESS_SECRET: z
+      .string()
+      .optional()
+      .transform((v) => (v ? v : undefined)),
+    JWT_ISSUER: z.string().trim().min(1).default('auth-api'),
+    JWT_AUDIENCE: z.string().trim().min(1).default('auth-api'),
+    ACCESS_TOKEN_TTL: duration('ACCESS_TOKEN_TTL', 1000, 86_400_000).default(15 * 60_000),
+    REFRESH_TOKEN_TTL: duration('REFRESH_TOKEN_TTL', 1000, 366 * 86_400_000).default(7 * 86_400_000),
+    /** Concurrent refreshes with one token inside this window all get the same new token. */
+    REFRESH_REUSE_GRACE: duration('REFRESH_REUSE_GRACE', 0, 60_000).default(5_000),
+    BCRYPT_ROUNDS: int(4, 15).default(12),
+    AUTH_REFRESH_COOKIE: bool.default(false),
+    AUTH_COOKIE_NAME: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/)
+      .default('refresh_token'),
+    AUTH_COOKIE_SAMESITE: z.enum(['strict', 'lax', 'none']).default('strict'),
+    AUTH_RATE_LIMIT: int(1, 1_000_000).default(20),
+    AUTH_RATE_LIMIT_WINDOW: duration('AUTH_RATE_LIMIT_WINDOW', 1000, 86_400_000).default(60_000),
+    /** Failed logins per account (email) inside the window before it is locked for the window. */
+    AUTH_LOGIN_MAX_FAILURES: int(1, 1_000_000).default(10),
+    AUTH_LOGIN_FAILURE_WINDOW: duration('AUTH_LOGIN_FAILURE_WINDOW', 1000, 86_400_000).default(
+      15 * 60_000,
+    ),
+    ADMIN_EMAILS: list.default([]),
+    REDIS_URL: z
+      .string()
+      .trim()
+      .optional()
+      .transform((v) => (v ? v : undefined))
+      .refine((v) => v === undefined || /^rediss?:\/\//.test(v), 'must be a redis:// URL'),
+    TRUST_PROXY: z.string().trim().default('loopback'),
+    CORS_ORIGINS: list.optional(),
+    LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info'),
+    GRAPHQL_MAX_DEPTH: int(1, 100).default(8),
+    GRAPHQL_MAX_ALIASES: int(1, 1000).default(30),
+    GRAPHQL_MAX_TOKENS: int(10, 100_000).default(1000),
+    GRAPHQL_MAX_COST: int(10, 1_000_000).default(5000),
+    BODY_LIMIT: int(1024, 50_000_000).default(100_000),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV !== 'production') return;
+    const s = env.JWT_ACCESS_SECRET;
+    if (!s) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['JWT_ACCESS_SECRET'],
+        message: 'is required in production',
+      });
+    } else if (s.length < 32 || PLACEHOLDER_SECRETS.has(s) || /^(.)\1*$/.test(s)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['JWT_ACCESS_SECRET'],
+        message: 'must be a random string of at least 32 characters in production, not a placeholder',
+      });
+    }
+  });
+
+export type Env = z.infer<typeof envSchema>;
+
+export class ConfigError extends Error {}
+
+/** Parses an environment; throws ConfigError naming every bad variable. */
+export function parseEnv(raw: Record<string, string | undefined>): Env {
+  // Empty strings mean "unset" for optional variables with defaults.
+  const cleaned = Object.fromEntries(
+    Object.entries(raw).filter(([, v]) => v !== undefined && v !== ''),
+  );
+  const result = envSchema.safeParse(cleaned);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}

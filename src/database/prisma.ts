@@ -1,0 +1,76 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Logger } from '@nestjs/common';
+import { PGlite } from '@electric-sql/pglite';
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import type { AppConfig } from '../config/app-config.js';
+import { PrismaClient } from '../generated/prisma/client.js';
+import { applyMigrations, pgliteSqlClient, pgSqlClient } from './migrator.js';
+
+/**
+ * The database behind the app: PostgreSQL through @prisma/adapter-pg when
+ * DATABASE_URL is set, otherwise an embedded PostgreSQL (PGlite) persisted in
+ * DATA_DIR. Either way pending migrations are applied before the client is
+ * handed out.
+ */
+export interface Database {
+  readonly kind: 'postgres' | 'pglite';
+  readonly prisma: PrismaClient;
+  close(): Promise<void>;
+}
+
+const logger = new Logger('Database');
+
+export async function openDatabase(config: AppConfig): Promise<Database> {
+  const url = config.env.DATABASE_URL;
+  return url ? openPostgres(url, config) : openPglite(config);
+}
+
+async function openPostgres(url: string, config: AppConfig): Promise<Database> {
+  const migrationClient = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+  await migrationClient.connect();
+  try {
+    await applyMigrations(pgSqlClient(migrationClient), { log: (m) => logger.log(m) });
+  } finally {
+    await migrationClient.end();
+  }
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: config.env.DATABASE_POOL_SIZE,
+    // Fail fast when the database is down instead of queueing forever.
+    connectionTimeoutMillis: 3_000,
+    idleTimeoutMillis: 30_000,
+    // A query that hangs (network cut) is abandoned rather than held.
+    query_timeout: 10_000,
+  });
+  // An idle client losing its connection emits 'error' on the pool; without a
+  // listener that would crash the process. The pool replaces the client.
+  pool.on('error', (err) => logger.warn(`idle database connection lost: ${err.message}`));
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  return {
+    kind: 'postgres',
+    prisma,
+    async close() {
+      await prisma.$disconnect();
+      await pool.end();
+    },
+  };
+}
+
+async function openPglite(config: AppConfig): Promise<Database> {
+  const dir = join(config.dataDir, 'pgdata');
+  await mkdir(config.dataDir, { recursive: true });
+  const db = await PGlite.create(dir);
+  await applyMigrations(pgliteSqlClient(db), { log: (m) => logger.log(m) });
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(db) });
+  return {
+    kind: 'pglite',
+    prisma,
+    async close() {
+      await prisma.$disconnect();
+      await db.close();
+    },
+  };
+}

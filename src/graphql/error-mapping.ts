@@ -1,0 +1,100 @@
+import { Catch, HttpException, Logger, type ArgumentsHost } from '@nestjs/common';
+import { BaseExceptionFilter } from '@nestjs/core';
+import type { GqlContextType } from '@nestjs/graphql';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { AppError, ErrorCode } from '../common/errors.js';
+
+/**
+ * The one place where errors become GraphQL errors (CONTRACT.md, "Errors").
+ *
+ * - ApiExceptionFilter catches everything a resolver or guard throws and
+ *   turns it into a GraphQLError whose `extensions.code` is one of the
+ *   contract's codes. Unknown errors (Prisma, driver, bugs) are logged here
+ *   and reach the client as INTERNAL_SERVER_ERROR with a fixed message.
+ * - formatError runs on every error Apollo sends (including parse and
+ *   validation errors that never reach a resolver): it keeps only the code
+ *   and the fields we chose, so no originalError, stack trace, SQL or driver
+ *   text ever leaves the server.
+ */
+
+const INTERNAL_MESSAGE = 'Internal server error';
+const logger = new Logger('Errors');
+
+const STATUS_CODES: Record<number, ErrorCode> = {
+  400: ErrorCode.BAD_USER_INPUT,
+  401: ErrorCode.UNAUTHENTICATED,
+  403: ErrorCode.FORBIDDEN,
+  409: ErrorCode.CONFLICT,
+  422: ErrorCode.BAD_USER_INPUT,
+  429: ErrorCode.TOO_MANY_REQUESTS,
+};
+
+/** Codes a client may see, with the message as written. Apollo's own document errors pass too. */
+const PUBLIC_CODES = new Set<string>([
+  ...Object.values(ErrorCode),
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_REQUEST',
+  'OPERATION_RESOLUTION_FAILURE',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+]);
+
+export function toGraphQLError(exception: unknown): GraphQLError {
+  if (exception instanceof AppError) {
+    const extensions: Record<string, unknown> = { code: exception.code };
+    if (exception.details?.fields) extensions.fields = exception.details.fields;
+    if (exception.details?.retryAfterSeconds) extensions.retryAfter = exception.details.retryAfterSeconds;
+    return new GraphQLError(exception.message, { extensions });
+  }
+  if (exception instanceof GraphQLError) return exception;
+  if (exception instanceof HttpException) {
+    const code = STATUS_CODES[exception.getStatus()];
+    if (code) return new GraphQLError(httpMessage(exception, code), { extensions: { code } });
+  }
+  logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+  return new GraphQLError(INTERNAL_MESSAGE, { extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } });
+}
+
+function httpMessage(e: HttpException, code: ErrorCode): string {
+  switch (code) {
+    case ErrorCode.UNAUTHENTICATED:
+      return 'Not authenticated';
+    case ErrorCode.FORBIDDEN:
+      return 'Forbidden';
+    case ErrorCode.TOO_MANY_REQUESTS:
+      return 'Too many requests, try again later';
+    default:
+      return e.message;
+  }
+}
+
+@Catch()
+export class ApiExceptionFilter extends BaseExceptionFilter {
+  catch(exception: unknown, host: ArgumentsHost) {
+    if (host.getType<GqlContextType>() === 'graphql') return toGraphQLError(exception);
+    return super.catch(exception, host);
+  }
+}
+
+export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const code = String(formatted.extensions?.code ?? '');
+  if (!PUBLIC_CODES.has(code) || code === ErrorCode.INTERNAL_SERVER_ERROR) {
+    if (code !== ErrorCode.INTERNAL_SERVER_ERROR) {
+      // Thrown outside a resolver (a plugin, the context): not seen by the filter.
+      const original = (error as { originalError?: unknown })?.originalError ?? error;
+      logger.error(original instanceof Error ? (original.stack ?? original.message) : String(original));
+    }
+    return {
+      message: INTERNAL_MESSAGE,
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+    };
+  }
+  const extensions: Record<string, unknown> = { code };
+  for (const k of ['fields', 'retryAfter'] as const) {
+    if (formatted.extensions?.[k] !== undefined) extensions[k] = formatted.extensions[k];
+  }
+  return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions };
+}
