@@ -25,16 +25,23 @@ function trustProxy(value: string): boolean | string | ((addr: string, hop: numb
 }
 
 /** Builds the app (Fastify + Apollo) without listening: main.ts and the tests both use it. */
-export async function createApp(config: AppConfig, opts: CreateAppOptions = {}): Promise<NestFastifyApplication> {
+export async function createApp(
+  config: AppConfig,
+  opts: CreateAppOptions = {},
+): Promise<NestFastifyApplication> {
   const db = opts.database ?? (await openDatabase(config));
   const adapter = new FastifyAdapter({
     trustProxy: trustProxy(config.env.TRUST_PROXY),
     bodyLimit: config.env.BODY_LIMIT,
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, db), adapter, {
-    logger: opts.logger ?? ['log', 'warn', 'error'],
-    bufferLogs: false,
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config, db),
+    adapter,
+    {
+      logger: opts.logger ?? ['log', 'warn', 'error'],
+      bufferLogs: false,
+    },
+  );
   await app.register(fastifyCookie);
   app.enableShutdownHooks();
   await app.init();

@@ -16,7 +16,10 @@ import { HealthModule } from './health/health.module.js';
 import { SessionsModule } from './sessions/sessions.module.js';
 import { UsersModule } from './users/users.module.js';
 
-function fieldProblems(errors: ValidationError[], prefix = ''): { field: string; message: string }[] {
+function fieldProblems(
+  errors: ValidationError[],
+  prefix = '',
+): { field: string; message: string }[] {
   return errors.flatMap((e) => {
     const field = prefix ? `${prefix}.${e.property}` : e.property;
     const own = Object.values(e.constraints ?? {}).map((message) => ({ field, message }));
@@ -32,10 +35,17 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         DatabaseModule.forRoot(db),
-        GraphQLModule.forRoot<ApolloDriverConfig>({ driver: ApolloDriver, ...graphqlOptions(config) }),
+        GraphQLModule.forRoot<ApolloDriverConfig>({
+          driver: ApolloDriver,
+          ...graphqlOptions(config),
+        }),
         ThrottlerModule.forRoot({
           throttlers: [
-            { name: 'auth', ttl: config.env.AUTH_RATE_LIMIT_WINDOW, limit: config.env.AUTH_RATE_LIMIT },
+            {
+              name: 'auth',
+              ttl: config.env.AUTH_RATE_LIMIT_WINDOW,
+              limit: config.env.AUTH_RATE_LIMIT,
+            },
           ],
         }),
         UsersModule,

@@ -10,7 +10,9 @@ async function main(): Promise<void> {
   const config = await loadAppConfig(process.env);
   const app = await createApp(config);
   await app.listen({ port: config.env.PORT, host: config.env.HOST });
-  const where = config.env.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite in ${config.dataDir}`;
+  const where = config.env.DATABASE_URL
+    ? 'PostgreSQL (DATABASE_URL)'
+    : `embedded PGlite in ${config.dataDir}`;
   bootLogger.log(`listening on http://localhost:${config.env.PORT}/graphql, database: ${where}`);
 }
 

@@ -46,7 +46,8 @@ export class AuthResolver {
   })
   @UseGuards(GqlThrottlerGuard)
   async refreshToken(
-    @Args('input', { type: () => RefreshTokenInput, nullable: true }) input: RefreshTokenInput | null,
+    @Args('input', { type: () => RefreshTokenInput, nullable: true })
+    input: RefreshTokenInput | null,
     @Context() ctx: GqlContext,
   ) {
     const token = this.transport.read(ctx.req, input?.refreshToken);

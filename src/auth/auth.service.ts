@@ -70,7 +70,11 @@ export class AuthService {
     try {
       created = await this.users.createWithSession(
         { email, name, passwordHash, role },
-        { ...this.clientFields(client), tokenHash: this.tokens.hashRefreshToken(refreshToken), expiresAt },
+        {
+          ...this.clientFields(client),
+          tokenHash: this.tokens.hashRefreshToken(refreshToken),
+          expiresAt,
+        },
       );
     } catch (e) {
       if (isUniqueViolation(e)) {
@@ -82,7 +86,10 @@ export class AuthService {
     return this.issue(toUser(created), created.sessions[0].id, refreshToken, expiresAt);
   }
 
-  async login(input: { email: string; password: string }, client: ClientInfo): Promise<IssuedTokens> {
+  async login(
+    input: { email: string; password: string },
+    client: ClientInfo,
+  ): Promise<IssuedTokens> {
     const email = normaliseEmail(input.email);
     const wait = await this.attempts.blockedFor(email);
     if (wait > 0) {
@@ -115,7 +122,8 @@ export class AuthService {
    * tabs, a retried request) and gets that same child, so a session never forks.
    */
   async refresh(token: string | null | undefined): Promise<IssuedTokens> {
-    if (!token || !REFRESH_TOKEN_SHAPE.test(token)) throw AppError.unauthenticated('Invalid refresh token');
+    if (!token || !REFRESH_TOKEN_SHAPE.test(token))
+      throw AppError.unauthenticated('Invalid refresh token');
     const row = await this.sessions.findRefreshToken(this.tokens.hashRefreshToken(token));
     const now = new Date();
     if (!row || row.session.revokedAt || row.expiresAt <= now || row.session.expiresAt <= now) {
@@ -185,7 +193,9 @@ export class AuthService {
   }): Promise<boolean> {
     let target: { sessionId: string; userId: string } | null = null;
     if (args.refreshToken && REFRESH_TOKEN_SHAPE.test(args.refreshToken)) {
-      const row = await this.sessions.findRefreshToken(this.tokens.hashRefreshToken(args.refreshToken));
+      const row = await this.sessions.findRefreshToken(
+        this.tokens.hashRefreshToken(args.refreshToken),
+      );
       if (row) target = { sessionId: row.sessionId, userId: row.session.userId };
     }
     if (!target && args.accessToken) {
@@ -251,7 +261,8 @@ export class AuthService {
   }
 
   private checkEmail(email: string): FieldProblem[] {
-    if (email.length > EMAIL_MAX) return [{ field: 'email', message: `must be at most ${EMAIL_MAX} characters` }];
+    if (email.length > EMAIL_MAX)
+      return [{ field: 'email', message: `must be at most ${EMAIL_MAX} characters` }];
     if (!EMAIL.test(email)) return [{ field: 'email', message: 'must be a valid email address' }];
     return [];
   }
@@ -267,7 +278,12 @@ export class AuthService {
     };
   }
 
-  private issue(user: User, sessionId: string, refreshToken: string, refreshTokenExpiresAt: Date): IssuedTokens {
+  private issue(
+    user: User,
+    sessionId: string,
+    refreshToken: string,
+    refreshTokenExpiresAt: Date,
+  ): IssuedTokens {
     const access = this.tokens.signAccessToken(user.id, sessionId);
     return {
       accessToken: access.token,

@@ -39,13 +39,18 @@ export class PasswordService implements OnModuleInit {
 
   /** The same normalisation on register, login and change: NFKC, as NIST SP 800-63B suggests. */
   private prehash(password: string): string {
-    return createHmac('sha256', PREHASH_KEY).update(password.normalize('NFKC'), 'utf8').digest('base64');
+    return createHmac('sha256', PREHASH_KEY)
+      .update(password.normalize('NFKC'), 'utf8')
+      .digest('base64');
   }
 
   /** Problems with a new password, or [] when it is acceptable. */
   check(password: string, field = 'password'): FieldProblem[] {
     // Size first, on the raw string: an absurd input is refused before any work.
-    if (password.length > PASSWORD_MAX_CHARS * 2 || Buffer.byteLength(password, 'utf8') > PASSWORD_MAX_BYTES) {
+    if (
+      password.length > PASSWORD_MAX_CHARS * 2 ||
+      Buffer.byteLength(password, 'utf8') > PASSWORD_MAX_BYTES
+    ) {
       return [{ field, message: `must be at most ${PASSWORD_MAX_CHARS} characters` }];
     }
     const n = charCount(password.normalize('NFKC'));
@@ -60,7 +65,10 @@ export class PasswordService implements OnModuleInit {
 
   /** True when a password given at login is too big to be anyone's (no hashing then). */
   isAbsurd(password: string): boolean {
-    return password.length > PASSWORD_MAX_CHARS * 2 || Buffer.byteLength(password, 'utf8') > PASSWORD_MAX_BYTES;
+    return (
+      password.length > PASSWORD_MAX_CHARS * 2 ||
+      Buffer.byteLength(password, 'utf8') > PASSWORD_MAX_BYTES
+    );
   }
 
   hash(password: string): Promise<string> {
@@ -78,7 +86,10 @@ export class PasswordService implements OnModuleInit {
   }
 
   private dummy(): Promise<string> {
-    this.dummyHash ??= bcrypt.hash(randomBytes(32).toString('base64'), this.config.env.BCRYPT_ROUNDS);
+    this.dummyHash ??= bcrypt.hash(
+      randomBytes(32).toString('base64'),
+      this.config.env.BCRYPT_ROUNDS,
+    );
     return this.dummyHash;
   }
 }

@@ -28,8 +28,14 @@ export class RefreshTokenTransport {
     p.refreshTokenExpiresAt = t.refreshTokenExpiresAt;
     p.user = t.user;
     if (this.cookieMode) {
-      const maxAge = Math.max(0, Math.floor((t.refreshTokenExpiresAt.getTime() - Date.now()) / 1000));
-      res.setCookie(this.config.env.AUTH_COOKIE_NAME, t.refreshToken, { ...this.attributes(), maxAge });
+      const maxAge = Math.max(
+        0,
+        Math.floor((t.refreshTokenExpiresAt.getTime() - Date.now()) / 1000),
+      );
+      res.setCookie(this.config.env.AUTH_COOKIE_NAME, t.refreshToken, {
+        ...this.attributes(),
+        maxAge,
+      });
       p.refreshToken = null;
     } else {
       p.refreshToken = t.refreshToken;

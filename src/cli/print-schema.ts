@@ -18,7 +18,9 @@ const HEADER = `# ------------------------------------------------------
 `;
 
 export async function buildSchemaSdl(): Promise<string> {
-  const app = await NestFactory.createApplicationContext(GraphQLSchemaBuilderModule, { logger: false });
+  const app = await NestFactory.createApplicationContext(GraphQLSchemaBuilderModule, {
+    logger: false,
+  });
   await app.init();
   const schema = await app.get(GraphQLSchemaFactory).create(RESOLVERS);
   await app.close();

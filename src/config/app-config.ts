@@ -46,7 +46,8 @@ async function devSecret(dataDir: string): Promise<string> {
     await writeFile(file, s + '\n', { mode: 0o600, flag: 'wx' });
     return s;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return (await readFile(file, 'utf8')).trim();
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST')
+      return (await readFile(file, 'utf8')).trim();
     throw e;
   }
 }

@@ -31,14 +31,12 @@ const bool = z
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
-const list = z
-  .string()
-  .transform((v) =>
-    v
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
-  );
+const list = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
 
 const PLACEHOLDER_SECRETS = new Set([
   'changeme',
@@ -60,7 +58,10 @@ export const envSchema = z
       .trim()
       .optional()
       .transform((v) => (v ? v : undefined))
-      .refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), 'must be a postgresql:// URL'),
+      .refine(
+        (v) => v === undefined || /^postgres(ql)?:\/\//.test(v),
+        'must be a postgresql:// URL',
+      ),
     DATABASE_POOL_SIZE: int(1, 200).default(10),
     DATA_DIR: z.string().trim().min(1).default('.data'),
     JWT_ACCESS_SECRET: z
@@ -70,7 +71,9 @@ export const envSchema = z
     JWT_ISSUER: z.string().trim().min(1).default('auth-api'),
     JWT_AUDIENCE: z.string().trim().min(1).default('auth-api'),
     ACCESS_TOKEN_TTL: duration('ACCESS_TOKEN_TTL', 1000, 86_400_000).default(15 * 60_000),
-    REFRESH_TOKEN_TTL: duration('REFRESH_TOKEN_TTL', 1000, 366 * 86_400_000).default(7 * 86_400_000),
+    REFRESH_TOKEN_TTL: duration('REFRESH_TOKEN_TTL', 1000, 366 * 86_400_000).default(
+      7 * 86_400_000,
+    ),
     /** Concurrent refreshes with one token inside this window all get the same new token. */
     REFRESH_REUSE_GRACE: duration('REFRESH_REUSE_GRACE', 0, 60_000).default(5_000),
     BCRYPT_ROUNDS: int(4, 15).default(12),
@@ -118,7 +121,8 @@ export const envSchema = z
       ctx.addIssue({
         code: 'custom',
         path: ['JWT_ACCESS_SECRET'],
-        message: 'must be a random string of at least 32 characters in production, not a placeholder',
+        message:
+          'must be a random string of at least 32 characters in production, not a placeholder',
       });
     }
   });

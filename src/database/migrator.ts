@@ -24,20 +24,17 @@
  * Stricter than Prisma: an applied migration whose file changed or disappeared
  * is refused too (Prisma only reports it in `migrate status`/`dev`).
  */
-import { createHash, randomUUID } from "node:crypto";
-import { existsSync } from "node:fs";
-import { readdir, readFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import type { PGlite } from "@electric-sql/pglite";
-import type { Client, PoolClient } from "pg";
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { PGlite } from '@electric-sql/pglite';
+import type { Client, PoolClient } from 'pg';
 
 export interface SqlClient {
   /** One statement with $1.. parameters; returns the rows. */
-  query<T = Record<string, unknown>>(
-    sql: string,
-    params?: unknown[],
-  ): Promise<T[]>;
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   /** A whole script as ONE simple query (multi-statement; atomic as PostgreSQL's simple protocol makes it). */
   exec(sql: string): Promise<void>;
 }
@@ -71,19 +68,18 @@ export function pgliteSqlClient(db: PGlite): SqlClient {
 
 /** Failed, previously failed, edited or vanished migration; the message names it. */
 export class MigrationError extends Error {
-  override name = "MigrationError";
+  override name = 'MigrationError';
 }
 
 /** `<package root>/prisma/migrations`, from src/database (tsx, vitest) or dist/src/database. */
 export function defaultMigrationsDir(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, "package.json"))) {
+  while (!existsSync(join(dir, 'package.json'))) {
     const up = dirname(dir);
-    if (up === dir)
-      throw new Error("package.json not found above " + import.meta.url);
+    if (up === dir) throw new Error('package.json not found above ' + import.meta.url);
     dir = up;
   }
-  return join(dir, "prisma", "migrations");
+  return join(dir, 'prisma', 'migrations');
 }
 
 export interface MigrationFile {
@@ -94,28 +90,19 @@ export interface MigrationFile {
 }
 
 /** The migration folders in the order Prisma applies them (its CLI sorts with localeCompare). */
-export async function readMigrations(
-  migrationsDir: string,
-): Promise<MigrationFile[]> {
-  const entries = await readdir(migrationsDir, { withFileTypes: true }).catch(
-    (e: unknown) => {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
-      throw e;
-    },
-  );
+export async function readMigrations(migrationsDir: string): Promise<MigrationFile[]> {
+  const entries = await readdir(migrationsDir, { withFileTypes: true }).catch((e: unknown) => {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  });
   const names = entries
     .filter((e) => e.isDirectory())
     .map((e) => e.name)
     .sort((a, b) => a.localeCompare(b));
   const out: MigrationFile[] = [];
   for (const name of names) {
-    const sql = await readFile(
-      join(migrationsDir, name, "migration.sql"),
-      "utf8",
-    ).catch(() => {
-      throw new MigrationError(
-        `Migration \`${name}\` has no readable migration.sql`,
-      );
+    const sql = await readFile(join(migrationsDir, name, 'migration.sql'), 'utf8').catch(() => {
+      throw new MigrationError(`Migration \`${name}\` has no readable migration.sql`);
     });
     out.push({ name, sql });
   }
@@ -123,22 +110,18 @@ export async function readMigrations(
 }
 
 export function checksum(sql: string): string {
-  return createHash("sha256").update(sql, "utf8").digest("hex");
+  return createHash('sha256').update(sql, 'utf8').digest('hex');
 }
 
 /** Prisma's `script_matches_checksum`: line-ending variants, and the old un-padded hex format. */
 function matchesChecksum(sql: string, stored: string): boolean {
-  const variants = [
-    sql,
-    sql.replaceAll("\r\n", "\n"),
-    sql.replaceAll("\n", "\r\n"),
-  ];
+  const variants = [sql, sql.replaceAll('\r\n', '\n'), sql.replaceAll('\n', '\r\n')];
   return variants.some((v) => {
-    const digest = createHash("sha256").update(v, "utf8").digest();
+    const digest = createHash('sha256').update(v, 'utf8').digest();
     const hex =
       stored.length !== 64 && stored.length > 0
-        ? [...digest].map((b) => b.toString(16)).join("") // prisma-engines#1887
-        : digest.toString("hex");
+        ? [...digest].map((b) => b.toString(16)).join('') // prisma-engines#1887
+        : digest.toString('hex');
     return hex === stored;
   });
 }
@@ -187,7 +170,7 @@ export async function applyMigrations(
 
     const failed = live.filter((r) => r.finished_at === null);
     if (failed.length > 0) {
-      const names = failed.map((r) => `\`${r.migration_name}\``).join(", ");
+      const names = failed.map((r) => `\`${r.migration_name}\``).join(', ');
       throw new MigrationError(
         `Found failed migrations in the target database, new migrations will not be applied ` +
           `(Prisma's P3009): ${names}. Fix the database by hand, then mark it rolled back ` +
@@ -226,12 +209,9 @@ export async function applyMigrations(
         const err = e as { message?: string; code?: string };
         const logs =
           `Migration name: ${file.name}\n\n` +
-          (err.code ? `Database error code: ${err.code}\n\n` : "") +
+          (err.code ? `Database error code: ${err.code}\n\n` : '') +
           `Database error:\n${err.message ?? String(e)}\n`;
-        await client.query(
-          `UPDATE "_prisma_migrations" SET logs = $1 WHERE id = $2`,
-          [logs, id],
-        );
+        await client.query(`UPDATE "_prisma_migrations" SET logs = $1 WHERE id = $2`, [logs, id]);
         throw new MigrationError(
           `Migration \`${file.name}\` failed to apply: ${err.message ?? String(e)}`,
           { cause: e },
@@ -241,14 +221,11 @@ export async function applyMigrations(
         `UPDATE "_prisma_migrations" SET applied_steps_count = applied_steps_count + 1 WHERE id = $1`,
         [id],
       );
-      await client.query(
-        `UPDATE "_prisma_migrations" SET finished_at = now() WHERE id = $1`,
-        [id],
-      );
+      await client.query(`UPDATE "_prisma_migrations" SET finished_at = now() WHERE id = $1`, [id]);
       applied.push(file.name);
       log(`Applied migration ${file.name}`);
     }
-    if (applied.length === 0) log("No pending migrations");
+    if (applied.length === 0) log('No pending migrations');
     return { applied };
   } finally {
     // A dead connection cannot unlock (the lock died with it): don't mask the real error.
@@ -258,13 +235,11 @@ export async function applyMigrations(
 
 /** Like Prisma, refuse migrations written for another provider. */
 async function checkLockfile(dir: string): Promise<void> {
-  const text = await readFile(join(dir, "migration_lock.toml"), "utf8").catch(
-    () => null,
-  );
+  const text = await readFile(join(dir, 'migration_lock.toml'), 'utf8').catch(() => null);
   const provider = text?.match(/^\s*provider\s*=\s*"([^"]*)"/m)?.[1];
-  if (provider !== undefined && provider !== "postgresql") {
+  if (provider !== undefined && provider !== 'postgresql') {
     throw new MigrationError(
-      `${join(dir, "migration_lock.toml")} says provider "${provider}", not "postgresql"`,
+      `${join(dir, 'migration_lock.toml')} says provider "${provider}", not "postgresql"`,
     );
   }
 }

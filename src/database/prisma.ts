@@ -60,9 +60,13 @@ async function openPostgres(url: string, config: AppConfig): Promise<Database> {
 }
 
 async function openPglite(config: AppConfig): Promise<Database> {
-  const dir = join(config.dataDir, 'pgdata');
   await mkdir(config.dataDir, { recursive: true });
-  const db = await PGlite.create(dir);
+  return openPgliteDatabase(join(config.dataDir, 'pgdata'));
+}
+
+/** PGlite at a directory, or in memory with 'memory://' (tests). */
+export async function openPgliteDatabase(dataDir: string): Promise<Database> {
+  const db = await PGlite.create(dataDir);
   await applyMigrations(pgliteSqlClient(db), { log: (m) => logger.log(m) });
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(db) });
   return {

@@ -44,7 +44,8 @@ export function toGraphQLError(exception: unknown): GraphQLError {
   if (exception instanceof AppError) {
     const extensions: Record<string, unknown> = { code: exception.code };
     if (exception.details?.fields) extensions.fields = exception.details.fields;
-    if (exception.details?.retryAfterSeconds) extensions.retryAfter = exception.details.retryAfterSeconds;
+    if (exception.details?.retryAfterSeconds)
+      extensions.retryAfter = exception.details.retryAfterSeconds;
     return new GraphQLError(exception.message, { extensions });
   }
   if (exception instanceof GraphQLError) return exception;
@@ -52,8 +53,12 @@ export function toGraphQLError(exception: unknown): GraphQLError {
     const code = STATUS_CODES[exception.getStatus()];
     if (code) return new GraphQLError(httpMessage(exception, code), { extensions: { code } });
   }
-  logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
-  return new GraphQLError(INTERNAL_MESSAGE, { extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } });
+  logger.error(
+    exception instanceof Error ? (exception.stack ?? exception.message) : String(exception),
+  );
+  return new GraphQLError(INTERNAL_MESSAGE, {
+    extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+  });
 }
 
 function httpMessage(e: HttpException, code: ErrorCode): string {
@@ -77,13 +82,18 @@ export class ApiExceptionFilter extends BaseExceptionFilter {
   }
 }
 
-export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+export function formatError(
+  formatted: GraphQLFormattedError,
+  error: unknown,
+): GraphQLFormattedError {
   const code = String(formatted.extensions?.code ?? '');
   if (!PUBLIC_CODES.has(code) || code === ErrorCode.INTERNAL_SERVER_ERROR) {
     if (code !== ErrorCode.INTERNAL_SERVER_ERROR) {
       // Thrown outside a resolver (a plugin, the context): not seen by the filter.
       const original = (error as { originalError?: unknown })?.originalError ?? error;
-      logger.error(original instanceof Error ? (original.stack ?? original.message) : String(original));
+      logger.error(
+        original instanceof Error ? (original.stack ?? original.message) : String(original),
+      );
     }
     return {
       message: INTERNAL_MESSAGE,
@@ -96,5 +106,10 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
   for (const k of ['fields', 'retryAfter'] as const) {
     if (formatted.extensions?.[k] !== undefined) extensions[k] = formatted.extensions[k];
   }
-  return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions };
+  return {
+    message: formatted.message,
+    locations: formatted.locations,
+    path: formatted.path,
+    extensions,
+  };
 }

@@ -95,7 +95,11 @@ export class SessionsRepository {
     return r.count === 1;
   }
 
-  async revokeAllOfUser(userId: string, reason: RevokeReason, exceptSessionId?: string): Promise<number> {
+  async revokeAllOfUser(
+    userId: string,
+    reason: RevokeReason,
+    exceptSessionId?: string,
+  ): Promise<number> {
     const r = await this.prisma.session.updateMany({
       where: {
         userId,

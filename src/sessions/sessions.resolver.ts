@@ -19,7 +19,10 @@ export class SessionsResolver {
   @Mutation(() => Boolean, {
     description: "Revokes one of the caller's own sessions; false for any other id.",
   })
-  revokeSession(@Args('id', { type: () => ID }) id: string, @CurrentPrincipal() principal: Principal) {
+  revokeSession(
+    @Args('id', { type: () => ID }) id: string,
+    @CurrentPrincipal() principal: Principal,
+  ) {
     return this.sessionsService.revoke(principal, id);
   }
 }

@@ -4,8 +4,6 @@ import { isUuid } from '../common/uuid.js';
 import { toUser, type User } from './user.model.js';
 import { UsersRepository } from './users.repository.js';
 
-
-
 @Injectable()
 export class UsersService {
   constructor(private readonly users: UsersRepository) {}

@@ -22,7 +22,8 @@ export class RolesGuard implements CanActivate {
     if (!roles?.length) return true;
     const principal = GqlExecutionContext.create(context).getContext<GqlContext>().req.user;
     if (!principal) throw AppError.unauthenticated();
-    if (!roles.includes(principal.user.role)) throw AppError.forbidden('This requires the ADMIN role');
+    if (!roles.includes(principal.user.role))
+      throw AppError.forbidden('This requires the ADMIN role');
     return true;
   }
 }

@@ -1,0 +1,156 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { print, type DocumentNode } from 'graphql';
+import pg from 'pg';
+import { createApp } from '../../src/app.factory.js';
+import { loadAppConfig, type AppConfig } from '../../src/config/app-config.js';
+import { openDatabase, openPgliteDatabase, type Database } from '../../src/database/prisma.js';
+
+/**
+ * Boots the real app (Fastify + Apollo + Prisma) on a random loopback port,
+ * on a fresh database: an in-memory PGlite by default, or, when
+ * TEST_DATABASE_URL is set, a new PostgreSQL database created on that server
+ * for this app and dropped when it closes.
+ */
+export interface TestApp {
+  url: string;
+  config: AppConfig;
+  app: NestFastifyApplication;
+  db: Database;
+  /** The URL of this app's own PostgreSQL database (undefined on PGlite). */
+  databaseUrl?: string;
+  gql<T = any>(
+    query: string | { toString(): string } | object,
+    variables?: Record<string, unknown>,
+    opts?: GqlOptions,
+  ): Promise<GqlResponse<T>>;
+  close(): Promise<void>;
+}
+
+export interface GqlOptions {
+  token?: string | null;
+  headers?: Record<string, string>;
+  cookie?: string;
+}
+
+export interface GqlResponse<T> {
+  status: number;
+  headers: Headers;
+  body: {
+    data?: T | null;
+    errors?: {
+      message: string;
+      extensions?: { code?: string; [k: string]: unknown };
+      path?: string[];
+    }[];
+  };
+  data: T;
+  errors:
+    | { message: string; extensions?: { code?: string; [k: string]: unknown }; path?: string[] }[]
+    | undefined;
+  /** The code of the first error, if any. */
+  code: string | undefined;
+  setCookie: string[];
+}
+
+export const TEST_SECRET = randomBytes(32).toString('base64url');
+
+export async function createTestDatabase(): Promise<
+  { url: string; drop(): Promise<void> } | undefined
+> {
+  const base = process.env.TEST_DATABASE_URL;
+  if (!base) return undefined;
+  const name = `authtest_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const u = new URL(base);
+  u.pathname = `/${name}`;
+  return {
+    url: u.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: base });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'auth-api-test-'));
+  const pgDb = env.DATABASE_URL ? undefined : await createTestDatabase();
+  const config = await loadAppConfig({
+    NODE_ENV: 'test',
+    DATA_DIR: dataDir,
+    JWT_ACCESS_SECRET: TEST_SECRET,
+    BCRYPT_ROUNDS: '4',
+    AUTH_RATE_LIMIT: '100000',
+    AUTH_LOGIN_MAX_FAILURES: '100000',
+    ...(pgDb ? { DATABASE_URL: pgDb.url } : {}),
+    ...env,
+  });
+  const db = config.env.DATABASE_URL
+    ? await openDatabase(config)
+    : await openPgliteDatabase('memory://');
+  const app = await createApp(config, {
+    database: db,
+    logger: process.env.TEST_LOGS ? ['log', 'warn', 'error'] : false,
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.getHttpServer().address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const url = `http://127.0.0.1:${port}`;
+
+  async function gql<T>(
+    query: unknown,
+    variables?: Record<string, unknown>,
+    opts: GqlOptions = {},
+  ): Promise<GqlResponse<T>> {
+    const text = typeof query === 'string' ? query : printDocument(query);
+    const headers: Record<string, string> = { 'content-type': 'application/json', ...opts.headers };
+    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+    if (opts.cookie) headers.cookie = opts.cookie;
+    const res = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ query: text, variables }),
+    });
+    const body = (await res.json()) as GqlResponse<T>['body'];
+    return {
+      status: res.status,
+      headers: res.headers,
+      body,
+      data: body.data as T,
+      errors: body.errors,
+      code: body.errors?.[0]?.extensions?.code,
+      setCookie: res.headers.getSetCookie(),
+    };
+  }
+
+  let closed = false;
+  return {
+    url,
+    config,
+    app,
+    db,
+    databaseUrl: config.env.DATABASE_URL,
+    gql,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await app.close();
+      await pgDb?.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A typed DocumentNode (from test/generated) or any AST: printed to a query string. */
+function printDocument(doc: unknown): string {
+  return print(doc as DocumentNode);
+}
