@@ -4,15 +4,11 @@
  * `${DATA_DIR:-.data}/pgdata` (not while the app has it open: PGlite is
  * single-process).
  */
-import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
-import { PGlite } from "@electric-sql/pglite";
-import pg from "pg";
-import {
-  applyMigrations,
-  pgliteSqlClient,
-  pgSqlClient,
-} from "../src/database/migrator.js";
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+import { applyMigrations, pgliteSqlClient, pgSqlClient } from '../src/database/migrator.js';
 
 const log = (msg: string) => console.log(msg);
 try {
@@ -26,9 +22,9 @@ try {
       await client.end();
     }
   } else {
-    const dataDir = process.env.DATA_DIR || ".data";
+    const dataDir = process.env.DATA_DIR || '.data';
     await mkdir(dataDir, { recursive: true });
-    const db = await PGlite.create(join(dataDir, "pgdata"));
+    const db = await PGlite.create(join(dataDir, 'pgdata'));
     try {
       await applyMigrations(pgliteSqlClient(db), { log });
     } finally {

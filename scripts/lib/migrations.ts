@@ -2,16 +2,16 @@
  * The work behind `npm run migrate:create` and `npm run migrate:check`, as
  * functions so that tests can run them in-process on temp folders.
  */
-import { existsSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
-import { defaultMigrationsDir } from "../../src/database/migrator.js";
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { defaultMigrationsDir } from '../../src/database/migrator.js';
 import {
   diffMigrationsToSchema,
   MIGRATION_LOCK_TOML,
   openSchemaEngine,
   type DiffEngine,
-} from "./schema-engine.js";
+} from './schema-engine.js';
 
 export interface Paths {
   migrationsDir: string;
@@ -22,15 +22,12 @@ export function defaultPaths(): Paths {
   const migrationsDir = defaultMigrationsDir();
   return {
     migrationsDir,
-    schemaPath: join(dirname(migrationsDir), "schema.prisma"),
+    schemaPath: join(dirname(migrationsDir), 'schema.prisma'),
   };
 }
 
 /** Runs `fn` with an engine, opening (and closing) one unless given. */
-async function withEngine<T>(
-  engine: DiffEngine | undefined,
-  fn: (e: DiffEngine) => Promise<T>,
-) {
+async function withEngine<T>(engine: DiffEngine | undefined, fn: (e: DiffEngine) => Promise<T>) {
   if (engine) return fn(engine);
   const own = await openSchemaEngine();
   try {
@@ -44,11 +41,11 @@ async function withEngine<T>(
 export function migrationFolderName(name: string, now = new Date()): string {
   const slug = name
     .trim()
-    .replace(/[^A-Za-z0-9_]+/g, "_")
-    .replace(/^_+|_+$/g, "")
+    .replace(/[^A-Za-z0-9_]+/g, '_')
+    .replace(/^_+|_+$/g, '')
     .slice(0, 200);
   if (!slug) throw new Error(`invalid migration name: ${JSON.stringify(name)}`);
-  const stamp = now.toISOString().replace(/\D/g, "").slice(0, 14);
+  const stamp = now.toISOString().replace(/\D/g, '').slice(0, 14);
   return `${stamp}_${slug}`;
 }
 
@@ -60,20 +57,14 @@ export async function createMigration(
   opts: Paths & { name: string; now?: Date; engine?: DiffEngine },
 ): Promise<{ folder: string; sql: string } | null> {
   const folderName = migrationFolderName(opts.name, opts.now);
-  const { inSync, sql } = await withEngine(opts.engine, (e) =>
-    diffMigrationsToSchema(e, opts),
-  );
+  const { inSync, sql } = await withEngine(opts.engine, (e) => diffMigrationsToSchema(e, opts));
   if (inSync) return null;
   const folder = join(opts.migrationsDir, folderName);
   if (existsSync(folder)) throw new Error(`${folder} already exists`);
   await mkdir(folder, { recursive: true });
-  await writeFile(join(folder, "migration.sql"), sql, "utf8");
+  await writeFile(join(folder, 'migration.sql'), sql, 'utf8');
   // Prisma rewrites the lock file on every `migrate dev`.
-  await writeFile(
-    join(opts.migrationsDir, "migration_lock.toml"),
-    MIGRATION_LOCK_TOML,
-    "utf8",
-  );
+  await writeFile(join(opts.migrationsDir, 'migration_lock.toml'), MIGRATION_LOCK_TOML, 'utf8');
   return { folder, sql };
 }
 
