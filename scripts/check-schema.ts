@@ -1,0 +1,92 @@
+/**
+ * CI check of the public GraphQL surface (npm run schema:check). Fails when:
+ *  (a) schema.gql is not what the code generates (regenerated into a temp file
+ *      from the built app: `node dist/src/cli/print-schema.js <out>`);
+ *  (b) the committed generated documents (test/generated, the React example)
+ *      are not what `graphql-codegen` makes of schema.gql + docs/operations.graphql;
+ *  (c) schema.gql has a breaking change against test/contract/contract.graphql,
+ *      the committed copy of CONTRACT.md's SDL (changing that file is the
+ *      deliberate act of changing the contract).
+ * Each problem is printed with what to run to fix it; the exit code is 1 if any.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CriticalityLevel, diff } from '@graphql-inspector/core';
+import { buildSchema } from 'graphql';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const GENERATED = ['test/generated/graphql.ts', 'examples/react-apollo/src/generated/graphql.ts'];
+const CONTRACT = 'test/contract/contract.graphql';
+const SCHEMA = 'schema.gql';
+
+const problems: string[] = [];
+const tmp = mkdtempSync(join(tmpdir(), 'schema-check-'));
+const run = (cmd: string, args: string[], env: NodeJS.ProcessEnv = {}) =>
+  execFileSync(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
+const read = (p: string) => readFileSync(p, 'utf8').replace(/\r\n/g, '\n');
+
+/** The first differing line, to point at the drift. */
+function firstDifference(a: string, b: string): string {
+  const x = a.split('\n');
+  const y = b.split('\n');
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    if (x[i] !== y[i])
+      return `line ${i + 1}:\n    committed: ${x[i] ?? '<end>'}\n    generated: ${y[i] ?? '<end>'}`;
+  }
+  return '';
+}
+
+try {
+  // (a) schema.gql == the schema the code builds
+  run('npm', ['run', '--silent', 'build']);
+  const printed = join(tmp, 'schema.gql');
+  run('node', ['dist/src/cli/print-schema.js', printed]);
+  const committedSchema = read(join(root, SCHEMA));
+  const printedSchema = read(printed);
+  if (committedSchema !== printedSchema) {
+    problems.push(
+      `${SCHEMA} differs from the schema the code generates (run \`npm run schema:print\` and commit it), ${firstDifference(committedSchema, printedSchema)}`,
+    );
+  }
+
+  // (b) committed generated documents == a fresh codegen run
+  const out = join(tmp, 'codegen');
+  run('npx', ['graphql-codegen', '--config', 'codegen.ts'], { CODEGEN_OUT_DIR: out });
+  for (const f of GENERATED) {
+    const committed = join(root, f);
+    if (!existsSync(committed)) {
+      problems.push(`${f} is missing (run \`npm run codegen\` and commit it)`);
+      continue;
+    }
+    const a = read(committed);
+    const b = read(join(out, f));
+    if (a !== b) {
+      problems.push(
+        `${f} is out of date (run \`npm run codegen\` and commit it), ${firstDifference(a, b)}`,
+      );
+    }
+  }
+
+  // (c) no breaking change against the contract baseline
+  const changes = await diff(buildSchema(read(join(root, CONTRACT))), buildSchema(committedSchema));
+  for (const c of changes) {
+    if (c.criticality.level === CriticalityLevel.Breaking) {
+      problems.push(`breaking change against ${CONTRACT}: ${c.message}`);
+    }
+  }
+} catch (e) {
+  problems.push(`the check itself failed: ${e instanceof Error ? e.message : String(e)}`);
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
+}
+
+if (problems.length) {
+  console.error(`\nschema:check FAILED:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  process.exit(1);
+}
+console.log(
+  `\nschema:check ok: ${SCHEMA} matches the code, generated documents are current, no breaking change against ${CONTRACT}`,
+);
