@@ -5,14 +5,18 @@
  * cannot be downloaded here. `@prisma/schema-engine-wasm` is the same engine
  * built for the driver-adapter world: we load it by hand (its package entry
  * imports a .wasm file as an ES module, which Node cannot do), hand it an
- * in-memory PGlite through pglite-prisma-adapter, and use only `diff`, which
+ * in-memory PGlite through pglite-prisma-adapter, and use `diff`, which
  * replays the migrations folder on a fresh "shadow" PGlite and compares the
- * result with schema.prisma.
+ * result with schema.prisma. (Tests also use its `applyMigrations`, the code
+ * behind `prisma migrate deploy`, to check that src/database/migrator.ts is
+ * compatible with it.)
  *
  * Fixes for pglite-prisma-adapter 0.7.2 when the engine drives it:
  * - `executeScript` does not await `exec`: a broken migration would look fine;
  * - its shadow database is a PGlite that is never closed (and slow to create):
  *   we clone shadows from a snapshot of a fresh database and close them.
+ * It also needs `bindMigrationAwareSqlAdapterFactory`, as Prisma Client binds
+ * adapters: the engine expects Result objects, not thrown errors.
  */
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -84,62 +88,87 @@ function loadGlue(): Promise<Glue> {
 export interface DiffEngine {
   /** The raw engine call (see ENVIRONMENT.md). */
   diff(params: DiffParams): Promise<DiffResult>;
-  /** Frees the engine and closes every PGlite it opened. */
+  /** The engine itself, for its other commands (tests compare its `applyMigrations` with ours). */
+  readonly engine: SchemaEngine;
+  /** Frees the engine and closes every PGlite it opened (not `opts.database`). */
   close(): Promise<void>;
 }
 
-/** An engine connected to an in-memory PGlite, shadows cloned from a fresh snapshot. */
-export async function openSchemaEngine(): Promise<DiffEngine> {
-  const glue = await loadGlue();
-  const main = await PGlite.create();
-  const snapshot = await main.dumpDataDir('none'); // ~0.5 s to clone vs ~2 s for a new PGlite
-  const open = new Set<PGlite>([main]);
+let freshSnapshot: Promise<File | Blob> | undefined;
 
-  const factory = new PrismaPGlite(main);
+/** A new in-memory PGlite: cloning a snapshot takes ~0.5 s, initdb ~2 s (once per process). */
+export async function freshPglite(): Promise<PGlite> {
+  freshSnapshot ??= PGlite.create().then(async (db) => {
+    try {
+      return await db.dumpDataDir('none');
+    } finally {
+      await db.close();
+    }
+  });
+  return PGlite.create({ loadDataDir: await freshSnapshot });
+}
+
+/** pglite-prisma-adapter's adapter, with `executeScript` awaited (the upstream one is not). */
+async function connectPglite(db: PGlite) {
+  const adapter = await new PrismaPGlite(db).connect();
+  const onError = (adapter as unknown as { onError(e: unknown): never }).onError.bind(adapter);
+  adapter.executeScript = async (script: string) => {
+    try {
+      await db.exec(script);
+    } catch (e) {
+      onError(e); // rethrows as the DriverAdapterError the engine understands
+    }
+  };
+  return adapter;
+}
+
+/**
+ * An engine connected to `opts.database` (default: a new in-memory PGlite);
+ * its shadow databases are fresh in-memory PGlites, closed after use.
+ */
+export async function openSchemaEngine(opts: { database?: PGlite } = {}): Promise<DiffEngine> {
+  const glue = await loadGlue();
+  const main = opts.database ?? (await freshPglite());
+  const open = new Set<PGlite>(opts.database ? [] : [main]);
+
   const adapterFactory = {
     provider: 'postgres' as const,
-    adapterName: factory.adapterName,
-    connect: () => factory.connect(),
+    adapterName: new PrismaPGlite(main).adapterName,
+    connect: () => connectPglite(main),
     async connectToShadowDb() {
-      const shadow = await PGlite.create({ loadDataDir: snapshot });
+      const shadow = await freshPglite();
       open.add(shadow);
-      const adapter = await new PrismaPGlite(shadow).connect();
-      const onError = (adapter as unknown as { onError(e: unknown): never }).onError.bind(adapter);
-      adapter.executeScript = async (script: string) => {
-        try {
-          await shadow.exec(script); // the upstream version forgets this await
-        } catch (e) {
-          onError(e);
-        }
-      };
+      const adapter = await connectPglite(shadow);
       adapter.dispose = async () => {
         open.delete(shadow);
-        await shadow.close();
+        await shadow.close(); // the upstream shadow is never closed
       };
       return adapter;
     },
   };
 
+  const closeAll = async () => {
+    await Promise.all([...open].map((db) => db.close()));
+    open.clear();
+  };
   let engine: SchemaEngine;
   try {
     engine = await glue.SchemaEngine.new(
       // It needs a datasource to start (it panics on none); diff gets its schemas per call.
-      {
-        datamodels: [['schema.prisma', 'datasource db {\n  provider = "postgresql"\n}\n']],
-      },
+      { datamodels: [['schema.prisma', 'datasource db {\n  provider = "postgresql"\n}\n']] },
       () => {}, // engine log lines (JSON): not needed
       bindMigrationAwareSqlAdapterFactory(adapterFactory),
     );
   } catch (e) {
-    await main.close();
+    await closeAll();
     throw e;
   }
   return {
+    engine,
     diff: (params) => engine.diff(params),
     async close() {
       engine.free();
-      await Promise.all([...open].map((db) => db.close()));
-      open.clear();
+      await closeAll();
     },
   };
 }
