@@ -159,7 +159,7 @@ export class AuthService {
     childHash: string,
   ): Promise<IssuedTokens> {
     const again = await this.sessions.findRefreshToken(this.tokens.hashRefreshToken(child));
-    const parentRotatedAt = again?.createdAt; // the child is created by the rotation
+    const parentRotatedAt = again?.createdAt; // set to the rotation time by the rotation
     const now = Date.now();
     const grace = this.config.env.REFRESH_REUSE_GRACE;
     if (

@@ -67,6 +67,8 @@ export class SessionsRepository {
           sessionId: args.sessionId,
           tokenHash: args.childHash,
           expiresAt: args.expiresAt,
+          // The rotation time, on the app's clock (the grace window is measured from it).
+          createdAt: args.now,
         },
       });
       await tx.session.update({
