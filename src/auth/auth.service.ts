@@ -162,7 +162,9 @@ export class AuthService {
     const parentRotatedAt = again?.createdAt; // set to the rotation time by the rotation
     const now = Date.now();
     const grace = this.config.env.REFRESH_REUSE_GRACE;
+    // grace 0 means no grace at all (not "the same millisecond").
     if (
+      grace > 0 &&
       again &&
       again.tokenHash === childHash &&
       !again.rotatedAt &&
