@@ -1,0 +1,140 @@
+// autocannon wrappers: one run = req/s, p50/p99 latency and an error count
+// that includes GraphQL errors (HTTP 200 with an `errors` array).
+import autocannon from 'autocannon';
+
+const hasErrors = (body) => typeof body !== 'string' || body.includes('"errors"');
+
+function summarise(name, r, extraErrors = 0) {
+  const errors = r.errors + r.timeouts + r.non2xx + (r.mismatches ?? 0) + extraErrors;
+  return {
+    name,
+    connections: r.connections,
+    durationS: r.duration,
+    requests: r.requests.total,
+    reqPerSec: Number((r.requests.total / r.duration).toFixed(1)),
+    latencyMs: {
+      p50: r.latency.p50,
+      p90: r.latency.p90,
+      p99: r.latency.p99,
+      max: r.latency.max,
+      mean: r.latency.average,
+    },
+    errors,
+    errorDetail: {
+      socket: r.errors,
+      timeouts: r.timeouts,
+      non2xx: r.non2xx,
+      graphqlErrors: (r.mismatches ?? 0) + extraErrors,
+    },
+  };
+}
+
+/**
+ * POSTs the same GraphQL body over and over. Every response body is checked:
+ * one containing "errors" counts as an error (autocannon "mismatch").
+ */
+export async function runGraphql({
+  name,
+  url,
+  query,
+  variables,
+  token,
+  connections = 50,
+  duration = 10,
+  overallRate,
+  timeout = 30,
+}) {
+  const r = await autocannon({
+    url,
+    method: 'POST',
+    connections,
+    duration,
+    overallRate,
+    timeout,
+    headers: {
+      'content-type': 'application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: JSON.stringify({ query, variables }),
+    verifyBody: (body) => !hasErrors(body),
+  });
+  return summarise(name, r);
+}
+
+/** Plain GET/POST with an expected exact body (bare node:http baseline). */
+export async function runPlain({
+  name,
+  url,
+  method = 'POST',
+  body,
+  expectBody,
+  connections = 50,
+  duration = 10,
+}) {
+  const r = await autocannon({
+    url,
+    method,
+    connections,
+    duration,
+    body,
+    headers: body ? { 'content-type': 'application/json' } : {},
+    expectBody,
+  });
+  return summarise(name, r);
+}
+
+/**
+ * Refresh-token rotation. Each connection keeps its own chain: it starts
+ * from a seeded token (`nextSeed()`), sends it, and sends the token it got
+ * back next time. A failed rotation counts as an error and the connection
+ * takes a fresh seed.
+ */
+export async function runRefreshChains({
+  name,
+  url,
+  query,
+  nextSeed,
+  connections = 20,
+  duration = 10,
+}) {
+  let parseErrors = 0;
+  const r = await autocannon({
+    url,
+    method: 'POST',
+    connections,
+    duration,
+    timeout: 30,
+    setupClient(client) {
+      const state = { token: nextSeed() };
+      client.setRequests([
+        {
+          method: 'POST',
+          path: new URL(url).pathname,
+          headers: { 'content-type': 'application/json' },
+          setupRequest(req) {
+            req.body = JSON.stringify({
+              query,
+              variables: { input: { refreshToken: state.token } },
+            });
+            return req;
+          },
+          onResponse(status, body) {
+            let next = null;
+            try {
+              next = JSON.parse(body)?.data?.refreshToken?.refreshToken ?? null;
+            } catch {
+              /* counted below */
+            }
+            if (status !== 200 || !next) {
+              if (status === 200) parseErrors++;
+              state.token = nextSeed();
+            } else {
+              state.token = next;
+            }
+          },
+        },
+      ]);
+    },
+  });
+  return summarise(name, r, parseErrors);
+}

@@ -1,0 +1,155 @@
+#!/usr/bin/env node
+// `npm run bench -- --profile` or `node bench/profile.mjs [me|refresh]`:
+// starts the built server under `node --cpu-prof` on a fresh PostgreSQL
+// database, drives the scenario for BENCH_PROFILE_S seconds (default 15),
+// stops it so the profile is written, and prints the top self-time frames
+// by function and by package. Summary: bench/results/profile-<scenario>.json.
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { analyse } from './lib/cpuprofile.mjs';
+import { freePort, gql, startNode, stopChild, waitHealthy } from './lib/common.mjs';
+import { runGraphql, runRefreshChains } from './lib/load.mjs';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const scenario = process.argv[2] ?? 'me';
+const seconds = Number(process.env.BENCH_PROFILE_S ?? 15);
+const PG_ADMIN = process.env.BENCH_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+const log = (...a) => console.error('[profile]', ...a);
+
+if (process.env.BENCH_SKIP_BUILD !== '1') {
+  const b = spawnSync('npm', ['run', 'build'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (b.status !== 0) process.exit(1);
+}
+
+const dbName = `bench_${randomBytes(6).toString('hex')}`;
+const admin = new pg.Client({ connectionString: PG_ADMIN });
+await admin.connect();
+await admin.query(`CREATE DATABASE ${dbName}`);
+const u = new URL(PG_ADMIN);
+u.pathname = `/${dbName}`;
+const dbUrl = u.toString();
+const profDir = mkdtempSync(join(tmpdir(), 'bench-prof-'));
+let api;
+try {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}/graphql`;
+  api = startNode(
+    [
+      '--import',
+      join(ROOT, 'bench/lib/exit-on-signal.mjs'),
+      '--cpu-prof',
+      '--cpu-prof-dir',
+      profDir,
+      join(ROOT, 'dist/src/main.js'),
+    ],
+    {
+      cwd: ROOT,
+      name: 'api',
+      env: {
+        NODE_ENV: 'production',
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        DATABASE_URL: dbUrl,
+        JWT_ACCESS_SECRET: randomBytes(32).toString('base64url'),
+        AUTH_RATE_LIMIT: '1000000',
+        AUTH_LOGIN_MAX_FAILURES: '1000000',
+        BCRYPT_ROUNDS: process.env.BCRYPT_ROUNDS ?? '12',
+      },
+    },
+  );
+  await waitHealthy(`http://127.0.0.1:${port}/health`, { child: api });
+  const reg = await gql(
+    url,
+    'mutation($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }',
+    {
+      input: {
+        email: `prof-${randomBytes(4).toString('hex')}@example.com`,
+        password: 'correct horse battery staple',
+      },
+    },
+  );
+  const token = reg.body.data.register.accessToken;
+  const userId = reg.body.data.register.user.id;
+  let result;
+  if (scenario === 'refresh') {
+    const db = new pg.Client({ connectionString: dbUrl });
+    await db.connect();
+    const tokens = [];
+    const exp = new Date(Date.now() + 86_400_000);
+    for (let i = 0; i < 500; i++) {
+      const sid = randomUUID();
+      const t = randomBytes(32).toString('base64url');
+      tokens.push(t);
+      await db.query('INSERT INTO sessions (id, user_id, expires_at) VALUES ($1, $2, $3)', [
+        sid,
+        userId,
+        exp,
+      ]);
+      await db.query(
+        'INSERT INTO refresh_tokens (id, session_id, token_hash, expires_at) VALUES ($1, $2, $3, $4)',
+        [randomUUID(), sid, createHash('sha256').update(t).digest('hex'), exp],
+      );
+    }
+    await db.end();
+    const query =
+      'mutation($input: RefreshTokenInput) { refreshToken(input: $input) { accessToken refreshToken user { id } } }';
+    log(`refresh load for ${seconds} s`);
+    result = await runRefreshChains({
+      name: 'refresh',
+      url,
+      query,
+      nextSeed: () => tokens.pop(),
+      connections: 20,
+      duration: seconds,
+    });
+  } else {
+    log(`me load for ${seconds} s`);
+    result = await runGraphql({
+      name: 'me',
+      url,
+      query: 'query { me { id email name role createdAt updatedAt } }',
+      token,
+      connections: 50,
+      duration: seconds,
+    });
+  }
+  log(`${result.reqPerSec} req/s, p99 ${result.latencyMs.p99} ms, errors ${result.errors}`);
+  api.kill('SIGWINCH');
+  await api.exited;
+  const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+  if (!file) throw new Error('no .cpuprofile written');
+  const summary = {
+    scenario,
+    date: new Date().toISOString(),
+    load: result,
+    ...analyse(join(profDir, file), 40),
+  };
+  writeFileSync(
+    join(ROOT, `bench/results/profile-${scenario}.json`),
+    `${JSON.stringify(summary, null, 2)}\n`,
+  );
+  if (process.env.BENCH_KEEP_PROFILE)
+    copyFileSync(join(profDir, file), process.env.BENCH_KEEP_PROFILE);
+  console.log(
+    `\nbusy ${summary.busyMs} ms, idle ${summary.idleMs} ms (${scenario}, ${result.reqPerSec} req/s)`,
+  );
+  console.log('\nself time by package/file:');
+  for (const r of summary.byPackage.slice(0, 20))
+    console.log(`  ${String(r.pct).padStart(5)}%  ${String(r.selfMs).padStart(6)} ms  ${r.frame}`);
+  console.log('\ntop self-time functions:');
+  for (const r of summary.topFunctions.slice(0, 30))
+    console.log(`  ${String(r.pct).padStart(5)}%  ${String(r.selfMs).padStart(6)} ms  ${r.frame}`);
+} finally {
+  await stopChild(api, 3000);
+  rmSync(profDir, { recursive: true, force: true });
+  await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+  await admin.end();
+}

@@ -1,0 +1,651 @@
+#!/usr/bin/env node
+// `npm run bench`: builds the API, starts the built server on a fresh
+// PostgreSQL database (created here, dropped at the end) in production mode,
+// drives it over loopback with autocannon from this process, runs the
+// framework-free baselines in the same run, and writes
+// bench/results/<date>-<sha>.json + bench/results/latest.json.
+//
+// Environment:
+//   BENCH_QUICK=1            short runs (about 5 s per scenario, 20 s of mixed load)
+//   BENCH_DURATION_S         seconds per throughput scenario (default 10, quick 5)
+//   BENCH_MEMORY_S           seconds of mixed load for the RSS check (default 120, quick 20)
+//   BENCH_CONNECTIONS        connections for `me` (default 50)
+//   BENCH_PG_URL             admin URL of the PostgreSQL server (default postgresql://postgres@127.0.0.1:5432/postgres)
+//   BCRYPT_ROUNDS            bcrypt cost for the server and the raw baseline (default 12)
+//   BENCH_SKIP_BUILD=1       do not run `npm run build` first
+//   BENCH_ONLY               comma list of scenarios: me,refresh,login,storm,memory,embedded
+//
+// Nothing is asserted: figures are printed, ratios are against baselines
+// measured in this same run, and targets are reported as pass/fail.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import {
+  freePort,
+  gql,
+  ratio,
+  round,
+  rssMiB,
+  sleep,
+  startNode,
+  stopChild,
+  waitHealthy,
+} from './lib/common.mjs';
+import { runGraphql, runPlain, runRefreshChains } from './lib/load.mjs';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const env = process.env;
+const QUICK = env.BENCH_QUICK === '1';
+const DURATION = Number(env.BENCH_DURATION_S ?? (QUICK ? 5 : 10));
+const MEMORY_S = Number(env.BENCH_MEMORY_S ?? (QUICK ? 20 : 120));
+const CONN_ME = Number(env.BENCH_CONNECTIONS ?? 50);
+const CONN_LOGIN = 8;
+const CONN_REFRESH = 20;
+const ROUNDS = Number(env.BCRYPT_ROUNDS ?? 12);
+const PG_ADMIN = env.BENCH_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+const ONLY = env.BENCH_ONLY ? new Set(env.BENCH_ONLY.split(',').map((s) => s.trim())) : null;
+const want = (s) => !ONLY || ONLY.has(s);
+// The machine may be shared: the two sides of a ratio run in alternation,
+// ROUNDS times each for DURATION/ROUNDS seconds, and the best round of each
+// side is kept (the least disturbed one). Every round is in the JSON.
+const ROUNDS_N = Number(env.BENCH_ROUNDS ?? 2);
+
+/** Runs each named side `ROUNDS_N` times, alternating the order; returns the best and all rounds. */
+async function alternate(sides) {
+  const names = Object.keys(sides);
+  const all = Object.fromEntries(names.map((n) => [n, []]));
+  for (let i = 0; i < ROUNDS_N; i++) {
+    const order = i % 2 === 0 ? names : [...names].reverse();
+    for (const n of order)
+      all[n].push(await sides[n](Math.max(2, Math.round(DURATION / ROUNDS_N))));
+  }
+  const best = Object.fromEntries(
+    names.map((n) => {
+      const b = all[n].reduce((a, x) => (x.reqPerSec > a.reqPerSec ? x : a));
+      return [
+        n,
+        {
+          ...b,
+          errors: all[n].reduce((t, x) => t + x.errors, 0),
+          rounds: all[n].map((x) => x.reqPerSec),
+        },
+      ];
+    }),
+  );
+  return best;
+}
+
+const ME_QUERY = 'query Me { me { id email name role createdAt updatedAt } }';
+const LOGIN_QUERY =
+  'mutation Login($input: LoginInput!) { login(input: $input) { accessToken refreshToken user { id } } }';
+const REGISTER_QUERY =
+  'mutation Register($input: RegisterInput!) { register(input: $input) { accessToken refreshToken user { id } } }';
+const REFRESH_QUERY =
+  'mutation Refresh($input: RefreshTokenInput) { refreshToken(input: $input) { accessToken refreshToken user { id } } }';
+
+const log = (...a) => console.error('[bench]', ...a);
+const children = new Set();
+function track(child) {
+  children.add(child);
+  child.exited.then(() => children.delete(child));
+  return child;
+}
+
+function pgUrlFor(db) {
+  const u = new URL(PG_ADMIN);
+  u.pathname = `/${db}`;
+  return u.toString();
+}
+
+function gitSha() {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
+  } catch {
+    return 'nogit';
+  }
+}
+
+function gitDirty() {
+  try {
+    return (
+      execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT }).toString().trim()
+        .length > 0
+    );
+  } catch {
+    return null;
+  }
+}
+
+/** Sessions + first refresh tokens inserted directly, so each connection has its own chain. */
+async function seedRefreshChains(client, userId, n) {
+  const tokens = [];
+  const expires = new Date(Date.now() + 7 * 86_400_000);
+  const sessions = [];
+  const rts = [];
+  for (let i = 0; i < n; i++) {
+    const sid = randomUUID();
+    const token = randomBytes(32).toString('base64url');
+    tokens.push(token);
+    sessions.push([sid, userId, expires]);
+    rts.push([randomUUID(), sid, createHash('sha256').update(token).digest('hex'), expires]);
+  }
+  await client.query(
+    `INSERT INTO sessions (id, user_id, expires_at)
+     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[])`,
+    [sessions.map((s) => s[0]), sessions.map((s) => s[1]), sessions.map((s) => s[2])],
+  );
+  await client.query(
+    `INSERT INTO refresh_tokens (id, session_id, token_hash, expires_at)
+     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[])`,
+    [rts.map((r) => r[0]), rts.map((r) => r[1]), rts.map((r) => r[2]), rts.map((r) => r[3])],
+  );
+  let i = 0;
+  return () => {
+    if (i >= tokens.length) throw new Error('ran out of seeded refresh tokens');
+    return tokens[i++];
+  };
+}
+
+function serverEnv(port, extra = {}) {
+  return {
+    NODE_ENV: 'production',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    BCRYPT_ROUNDS: String(ROUNDS),
+    AUTH_RATE_LIMIT: '1000000',
+    AUTH_LOGIN_MAX_FAILURES: '1000000',
+    // Never inherit a .env / shell database: the bench picks its own.
+    DATABASE_URL: '',
+    ...extra,
+  };
+}
+
+async function startApi(port, extra) {
+  const child = track(
+    startNode([join(ROOT, 'dist/src/main.js')], {
+      cwd: ROOT,
+      env: serverEnv(port, extra),
+      name: 'api',
+    }),
+  );
+  const ms = await waitHealthy(`http://127.0.0.1:${port}/health`, { child, timeoutMs: 120_000 });
+  return { child, ms };
+}
+
+async function main() {
+  const started = Date.now();
+  const results = {
+    date: new Date().toISOString(),
+    git: { sha: gitSha(), srcDirty: gitDirty() },
+    machine: {
+      cpu: cpus()[0]?.model ?? 'unknown',
+      cores: cpus().length,
+      node: process.version,
+      platform: `${process.platform} ${process.arch}`,
+      loadAvgAtStart: loadavg().map((x) => round(x, 2)),
+    },
+    settings: {
+      quick: QUICK,
+      durationS: DURATION,
+      memoryS: MEMORY_S,
+      connections: { me: CONN_ME, login: CONN_LOGIN, refresh: CONN_REFRESH },
+      bcryptRounds: ROUNDS,
+      uvThreadpoolSize: Number(env.UV_THREADPOOL_SIZE ?? 4),
+    },
+    scenarios: {},
+    targets: {},
+  };
+
+  if (env.BENCH_SKIP_BUILD !== '1') {
+    log('npm run build');
+    const b = spawnSync('npm', ['run', 'build'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    if (b.status !== 0) throw new Error('npm run build failed');
+  }
+
+  const secret = randomBytes(32).toString('base64url');
+  const dbName = `bench_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: PG_ADMIN });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${dbName}`);
+  const dbUrl = pgUrlFor(dbName);
+  log(`database ${dbName}`);
+  let db;
+  try {
+    const pgWanted = ['me', 'refresh', 'login', 'storm', 'memory'].some(want);
+    if (pgWanted) {
+      const port = await freePort();
+      const url = `http://127.0.0.1:${port}/graphql`;
+      const { child: api, ms } = await startApi(port, {
+        DATABASE_URL: dbUrl,
+        JWT_ACCESS_SECRET: secret,
+      });
+      results.scenarios.startupPostgresMs = round(ms, 0);
+      log(`api up in ${round(ms, 0)} ms (pid ${api.pid})`);
+
+      const email = `bench-${randomBytes(4).toString('hex')}@example.com`;
+      const password = 'correct horse battery staple';
+      const reg = await gql(url, REGISTER_QUERY, {
+        input: { email, password, name: 'Bench User' },
+      });
+      const userId = reg.body.data.register.user.id;
+      const token = reg.body.data.register.accessToken;
+      const meRes = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: ME_QUERY }),
+      });
+      const meBody = await meRes.text();
+      if (!meBody.includes(userId)) throw new Error(`me did not answer: ${meBody}`);
+
+      db = new pg.Client({ connectionString: dbUrl });
+      await db.connect();
+
+      log('warm-up (me, 3 s)');
+      await runGraphql({
+        name: 'warmup',
+        url,
+        query: ME_QUERY,
+        token,
+        connections: CONN_ME,
+        duration: 3,
+      });
+
+      // --- 1. me ---------------------------------------------------------
+      let baselinePort;
+      let baseline;
+      if (want('me') || want('refresh')) {
+        baselinePort = await freePort();
+        baseline = track(
+          startNode([join(ROOT, 'bench/baselines/apollo-pg.mjs')], {
+            cwd: ROOT,
+            env: {
+              PORT: String(baselinePort),
+              DATABASE_URL: dbUrl,
+              JWT_ACCESS_SECRET: secret,
+              NODE_ENV: 'production',
+            },
+            name: 'apollo-pg baseline',
+          }),
+        );
+        await waitHealthy(`http://127.0.0.1:${baselinePort}/graphql`, {
+          child: baseline,
+          anyStatus: true,
+        });
+      }
+      const baselineUrl = `http://127.0.0.1:${baselinePort}/graphql`;
+      if (want('me')) {
+        const barePort = await freePort();
+        const bare = track(
+          startNode([join(ROOT, 'bench/baselines/bare.mjs')], {
+            env: { PORT: String(barePort), BENCH_ME_BODY: meBody },
+            name: 'bare',
+          }),
+        );
+        await waitHealthy(`http://127.0.0.1:${barePort}/`, { child: bare, anyStatus: true });
+        log('me: bare node:http');
+        const bareR = await runPlain({
+          name: 'bare node:http',
+          url: `http://127.0.0.1:${barePort}/graphql`,
+          body: JSON.stringify({ query: ME_QUERY }),
+          expectBody: meBody,
+          connections: CONN_ME,
+          duration: DURATION,
+        });
+        await stopChild(bare);
+        log('me: framework-free (Apollo standalone + jsonwebtoken + pg) and API, alternating');
+        await runGraphql({
+          name: 'warmup',
+          url: baselineUrl,
+          query: ME_QUERY,
+          token,
+          connections: CONN_ME,
+          duration: 2,
+        });
+        const { free: freeR, api: apiR } = await alternate({
+          free: (duration) =>
+            runGraphql({
+              name: 'framework-free me',
+              url: baselineUrl,
+              query: ME_QUERY,
+              token,
+              connections: CONN_ME,
+              duration,
+            }),
+          api: (duration) =>
+            runGraphql({
+              name: 'API me',
+              url,
+              query: ME_QUERY,
+              token,
+              connections: CONN_ME,
+              duration,
+            }),
+        });
+        results.scenarios.me = {
+          api: apiR,
+          frameworkFree: freeR,
+          bare: bareR,
+          ratioToFrameworkFree: ratio(apiR.reqPerSec, freeR.reqPerSec),
+          ratioToBare: ratio(apiR.reqPerSec, bareR.reqPerSec),
+          frameworkFreeToBare: ratio(freeR.reqPerSec, bareR.reqPerSec),
+        };
+        results.targets.me = {
+          target: 'API me >= 0.9x framework-free req/s, 0 errors',
+          pass: apiR.reqPerSec >= 0.9 * freeR.reqPerSec && apiR.errors === 0,
+        };
+      }
+
+      // --- 3. refreshToken rotation -------------------------------------
+      if (want('refresh')) {
+        const seeds = Math.max(2000, CONN_REFRESH * 50);
+        log('refresh: framework-free rotation and API, alternating');
+        const freeSeed = await seedRefreshChains(db, userId, seeds);
+        const apiSeed = await seedRefreshChains(db, userId, seeds);
+        const { free: freeR, api: apiR } = await alternate({
+          free: (duration) =>
+            runRefreshChains({
+              name: 'framework-free refresh',
+              url: baselineUrl,
+              query: REFRESH_QUERY,
+              nextSeed: freeSeed,
+              connections: CONN_REFRESH,
+              duration,
+            }),
+          api: (duration) =>
+            runRefreshChains({
+              name: 'API refresh',
+              url,
+              query: REFRESH_QUERY,
+              nextSeed: apiSeed,
+              connections: CONN_REFRESH,
+              duration,
+            }),
+        });
+        results.scenarios.refresh = {
+          api: apiR,
+          frameworkFree: freeR,
+          ratioToFrameworkFree: ratio(apiR.reqPerSec, freeR.reqPerSec),
+        };
+        results.targets.refresh = {
+          target: 'API refreshToken >= 0.8x framework-free rotation, 0 errors',
+          pass: apiR.reqPerSec >= 0.8 * freeR.reqPerSec && apiR.errors === 0,
+        };
+      }
+      if (baseline) await stopChild(baseline);
+
+      // --- 2. login vs raw bcrypt ---------------------------------------
+      const loginBody = { input: { email, password } };
+      if (want('login')) {
+        log(`login: API (${CONN_LOGIN} connections, cost ${ROUNDS})`);
+        const apiR = await runGraphql({
+          name: 'API login',
+          url,
+          query: LOGIN_QUERY,
+          variables: loginBody,
+          connections: CONN_LOGIN,
+          duration: DURATION,
+        });
+        log('login: raw bcrypt.compare');
+        const raw = startNode([join(ROOT, 'bench/baselines/bcrypt-rate.mjs')], {
+          cwd: ROOT,
+          env: {
+            BCRYPT_ROUNDS: String(ROUNDS),
+            BENCH_CONCURRENCY: String(CONN_LOGIN),
+            BENCH_DURATION_S: String(DURATION),
+          },
+          name: 'bcrypt',
+        });
+        track(raw);
+        const out = [];
+        raw.stdout.on('data', (d) => out.push(d));
+        const { code } = await raw.exited;
+        if (code !== 0) throw new Error(`bcrypt baseline failed:\n${raw.tail.join('\n')}`);
+        const rawR = JSON.parse(Buffer.concat(out).toString().trim().split('\n').pop());
+        results.scenarios.login = {
+          api: apiR,
+          rawBcrypt: rawR,
+          ratioToRawBcrypt: ratio(apiR.reqPerSec, rawR.comparesPerSec),
+        };
+        results.targets.login = {
+          target: 'API login >= 0.9x raw bcrypt.compare rate, 0 errors',
+          pass: apiR.reqPerSec >= 0.9 * rawR.comparesPerSec && apiR.errors === 0,
+        };
+      }
+
+      // --- 4. me latency during a login storm ---------------------------
+      if (want('storm')) {
+        // A steady, unsaturated `me` load, so latency is the service time
+        // and not a queue: 10 connections at 200 req/s in all.
+        const steady = {
+          url,
+          query: ME_QUERY,
+          token,
+          connections: 10,
+          overallRate: 200,
+          duration: DURATION,
+        };
+        log('storm: me at rest');
+        const rest = await runGraphql({ name: 'me at rest', ...steady });
+        log('storm: me during a login storm (16 login connections)');
+        const [during, storm] = await Promise.all([
+          runGraphql({ name: 'me during storm', ...steady }),
+          runGraphql({
+            name: 'login storm',
+            url,
+            query: LOGIN_QUERY,
+            variables: loginBody,
+            connections: 16,
+            duration: DURATION,
+          }),
+        ]);
+        results.scenarios.storm = {
+          meAtRest: rest,
+          meDuringStorm: during,
+          loginStorm: storm,
+          p99Ratio: ratio(during.latencyMs.p99, rest.latencyMs.p99),
+          p50Ratio: ratio(during.latencyMs.p50, rest.latencyMs.p50),
+        };
+        results.targets.storm = {
+          target: 'me p99 during a login storm <= 3x its p99 at rest, 0 errors',
+          pass: during.latencyMs.p99 <= 3 * rest.latencyMs.p99 && during.errors === 0,
+        };
+      }
+
+      // --- 5. memory under mixed load ------------------------------------
+      if (want('memory')) {
+        await sleep(2000);
+        const idleBefore = rssMiB(api.pid);
+        log(`memory: ${MEMORY_S} s of mixed load (RSS after warm-up ${round(idleBefore)} MiB)`);
+        const samples = [];
+        const t0 = Date.now();
+        const timer = setInterval(
+          () => samples.push({ t: (Date.now() - t0) / 1000, rss: round(rssMiB(api.pid)) }),
+          1000,
+        );
+        const seed = await seedRefreshChains(db, userId, 20_000);
+        const [meMix, refreshMix, loginMix] = await Promise.all([
+          runGraphql({
+            name: 'mixed me',
+            url,
+            query: ME_QUERY,
+            token,
+            connections: 10,
+            duration: MEMORY_S,
+          }),
+          runRefreshChains({
+            name: 'mixed refresh',
+            url,
+            query: REFRESH_QUERY,
+            nextSeed: seed,
+            connections: 4,
+            duration: MEMORY_S,
+          }),
+          runGraphql({
+            name: 'mixed login',
+            url,
+            query: LOGIN_QUERY,
+            variables: loginBody,
+            connections: 2,
+            duration: MEMORY_S,
+          }),
+        ]);
+        clearInterval(timer);
+        await sleep(3000);
+        const idleAfter = rssMiB(api.pid);
+        const rss = samples.map((s) => s.rss).filter((x) => x != null);
+        const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+        // Load ramps RSS up at first; compare the second tenth with the last tenth.
+        const tenth = Math.max(1, Math.floor(rss.length / 10));
+        const early = median(rss.slice(tenth, 2 * tenth));
+        const late = median(rss.slice(-tenth));
+        const growth = late - early;
+        const noise = Math.max(10, 0.05 * early);
+        results.scenarios.memory = {
+          rssAfterWarmupMiB: round(idleBefore),
+          rssEarlyLoadMiB: round(early),
+          rssLateLoadMiB: round(late),
+          rssMaxMiB: round(Math.max(...rss)),
+          rssIdleAfterLoadMiB: round(idleAfter),
+          growthMiB: round(growth),
+          noiseThresholdMiB: round(noise),
+          load: { me: meMix, refresh: refreshMix, login: loginMix },
+          samples,
+        };
+        results.targets.memory = {
+          target: `no RSS growth under load beyond noise (late - early <= ${round(noise)} MiB)`,
+          pass: growth <= noise,
+        };
+      }
+
+      await stopChild(api);
+      log('api stopped');
+    }
+
+    // --- 6. embedded PGlite cold/warm start -----------------------------
+    if (want('embedded')) {
+      const dataDir = mkdtempSync(join(tmpdir(), 'bench-pglite-'));
+      try {
+        const port = await freePort();
+        const extra = { JWT_ACCESS_SECRET: secret, DATA_DIR: dataDir };
+        log('embedded: cold start on a fresh DATA_DIR');
+        const cold = await startApi(port, extra);
+        await stopChild(cold.child, 15_000);
+        log('embedded: warm start on the existing DATA_DIR');
+        const warm = await startApi(port, extra);
+        await stopChild(warm.child, 15_000);
+        log('embedded: second warm start');
+        const warm2 = await startApi(port, extra);
+        await stopChild(warm2.child, 15_000);
+        const warmMs = Math.min(warm.ms, warm2.ms);
+        results.scenarios.embedded = {
+          coldStartMs: round(cold.ms, 0),
+          warmStartMs: round(warm.ms, 0),
+          warmStart2Ms: round(warm2.ms, 0),
+          postgresStartMs: results.scenarios.startupPostgresMs ?? null,
+        };
+        results.targets.embedded = {
+          target: 'warm start on an existing DATA_DIR to a healthy /health in < 3 s',
+          pass: warmMs < 3000,
+        };
+      } finally {
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    for (const c of children) await stopChild(c, 3000);
+    if (db) await db.end().catch(() => {});
+    await admin
+      .query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)
+      .catch((e) => log(`drop failed: ${e.message}`));
+    await admin.end();
+  }
+
+  results.totalSeconds = round((Date.now() - started) / 1000, 0);
+  results.machine.loadAvgAtEnd = loadavg().map((x) => round(x, 2));
+  const day = results.date.slice(0, 10);
+  const dir = join(ROOT, 'bench/results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${day}-${results.git.sha}.json`);
+  const json = `${JSON.stringify(results, null, 2)}\n`;
+  writeFileSync(file, json);
+  writeFileSync(join(dir, 'latest.json'), json);
+  printTable(results);
+  console.log(`\nwritten: ${file.replace(`${ROOT}/`, '')} and bench/results/latest.json`);
+}
+
+function printTable(r) {
+  const m = r.machine;
+  const out = [];
+  out.push(
+    `\nauth-api benchmark — ${r.date} — ${r.git.sha}${r.git.srcDirty ? ' (src dirty)' : ''}`,
+  );
+  out.push(
+    `machine: ${m.cpu}, ${m.cores} cores, node ${m.node}; load avg ${m.loadAvgAtStart.join(' ')} -> ${m.loadAvgAtEnd.join(' ')}`,
+  );
+  out.push(
+    `bcrypt cost ${r.settings.bcryptRounds}; ${r.settings.durationS} s per scenario (ratio sides alternate, best of ${ROUNDS_N} rounds)`,
+  );
+  const row = (label, x, extra = '') =>
+    out.push(
+      `${label.padEnd(34)} ${String(x.reqPerSec).padStart(9)} req/s  p50 ${String(x.latencyMs.p50).padStart(5)} ms  p99 ${String(x.latencyMs.p99).padStart(5)} ms  err ${String(x.errors).padStart(4)}  ${extra}`,
+    );
+  const s = r.scenarios;
+  if (s.me) {
+    out.push('\n1. me (Bearer token)');
+    row('  bare node:http', s.me.bare);
+    row('  framework-free (Apollo+jwt+pg)', s.me.frameworkFree);
+    row(
+      '  API (Nest+Apollo+Fastify+Prisma)',
+      s.me.api,
+      `x${s.me.ratioToFrameworkFree} of framework-free, x${s.me.ratioToBare} of bare`,
+    );
+  }
+  if (s.login) {
+    out.push('\n2. login');
+    row('  API login', s.login.api, `x${s.login.ratioToRawBcrypt} of raw bcrypt`);
+    out.push(
+      `  raw bcrypt.compare                 ${String(s.login.rawBcrypt.comparesPerSec).padStart(9)} /s     p50 ${s.login.rawBcrypt.latencyMs.p50} ms  p99 ${s.login.rawBcrypt.latencyMs.p99} ms`,
+    );
+  }
+  if (s.refresh) {
+    out.push('\n3. refreshToken rotation (own chain per connection)');
+    row('  framework-free (Apollo+pg tx)', s.refresh.frameworkFree);
+    row('  API', s.refresh.api, `x${s.refresh.ratioToFrameworkFree} of framework-free`);
+  }
+  if (s.storm) {
+    out.push('\n4. me at 200 req/s, at rest vs during a login storm');
+    row('  me at rest', s.storm.meAtRest);
+    row('  me during storm', s.storm.meDuringStorm, `p99 x${s.storm.p99Ratio}`);
+    row('  login storm (16 conn)', s.storm.loginStorm);
+  }
+  if (s.memory) {
+    const mm = s.memory;
+    out.push(
+      `\n5. memory (${r.settings.memoryS} s mixed load): RSS after warm-up ${mm.rssAfterWarmupMiB} MiB, early load ${mm.rssEarlyLoadMiB}, late load ${mm.rssLateLoadMiB}, max ${mm.rssMaxMiB}, idle after ${mm.rssIdleAfterLoadMiB} (growth ${mm.growthMiB} MiB)`,
+    );
+  }
+  if (s.embedded) {
+    const e = s.embedded;
+    out.push(
+      `\n6. embedded PGlite start to healthy /health: fresh DATA_DIR ${e.coldStartMs} ms, existing ${e.warmStartMs} / ${e.warmStart2Ms} ms (PostgreSQL: ${e.postgresStartMs} ms)`,
+    );
+  }
+  out.push('\ntargets:');
+  for (const [k, t] of Object.entries(r.targets))
+    out.push(`  ${t.pass ? 'PASS' : 'FAIL'}  ${k.padEnd(9)} ${t.target}`);
+  out.push(`\ntotal ${r.totalSeconds} s`);
+  console.log(out.join('\n'));
+}
+
+main().catch(async (e) => {
+  console.error(e instanceof Error ? e.stack : e);
+  for (const c of children) await stopChild(c, 3000);
+  process.exit(1);
+});
