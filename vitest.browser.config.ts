@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+// The real-browser tests (test/browser): Debian's Chromium driven by
+// playwright-core against the built server and the built React example.
+// `npm run test:browser` installs Chromium when missing and runs this.
+export default defineConfig({
+  test: {
+    include: ['test/browser/**/*.test.ts'],
+    environment: 'node',
+    pool: 'forks',
+    fileParallelism: false,
+    testTimeout: 90_000,
+    hookTimeout: 240_000,
+  },
+});
