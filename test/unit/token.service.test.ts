@@ -1,0 +1,90 @@
+import { JwtService } from '@nestjs/jwt';
+import jwt from 'jsonwebtoken';
+import { describe, expect, it } from 'vitest';
+import { TokenService } from '../../src/auth/token.service.js';
+import { AppConfig } from '../../src/config/app-config.js';
+import { parseEnv } from '../../src/config/config.schema.js';
+
+const SECRET = 'unit-test-secret-0123456789abcdefghijklmnop';
+
+function make(secret = SECRET, env: Record<string, string> = {}) {
+  const config = new AppConfig(parseEnv(env), '/tmp', secret);
+  return new TokenService(new JwtService({ secret, signOptions: { algorithm: 'HS256' } }), config);
+}
+
+describe('TokenService access tokens', () => {
+  const tokens = make();
+  const uid = '0190a0a0-0000-7000-8000-000000000001';
+  const sid = '0190a0a0-0000-7000-8000-000000000002';
+
+  it('signs HS256 with sub, sid, typ, iss, aud, exp = now + ACCESS_TOKEN_TTL', () => {
+    const before = Date.now();
+    const { token, expiresAt } = tokens.signAccessToken(uid, sid);
+    const decoded = jwt.decode(token, { complete: true })!;
+    expect(decoded.header.alg).toBe('HS256');
+    expect(decoded.payload).toMatchObject({
+      sub: uid,
+      sid,
+      typ: 'access',
+      iss: 'auth-api',
+      aud: 'auth-api',
+    });
+    const exp = (decoded.payload as { exp: number }).exp * 1000;
+    expect(expiresAt.getTime()).toBe(exp);
+    expect(exp).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000 + 15 * 60_000);
+    expect(tokens.verifyAccessToken(token)).toMatchObject({ sub: uid, sid });
+  });
+
+  it('verify returns null for a foreign key, expiry, another typ/iss/aud, alg none, garbage', () => {
+    const good = jwt.decode(tokens.signAccessToken(uid, sid).token) as Record<string, unknown>;
+    const past = Math.floor(Date.now() / 1000) - 10;
+    const bad = [
+      make('another-secret-0123456789abcdefghijklmnop').signAccessToken(uid, sid).token,
+      jwt.sign({ ...good, exp: past }, SECRET),
+      jwt.sign({ ...good, typ: 'refresh' }, SECRET),
+      jwt.sign({ ...good, iss: 'other' }, SECRET),
+      jwt.sign({ ...good, aud: 'other' }, SECRET),
+      jwt.sign(good, SECRET, { algorithm: 'HS384' }),
+      jwt.sign(good, '', { algorithm: 'none' }),
+      'garbage',
+      '',
+    ];
+    for (const t of bad) expect(tokens.verifyAccessToken(t)).toBeNull();
+  });
+
+  it('honours JWT_ISSUER / JWT_AUDIENCE', () => {
+    const other = make(SECRET, { JWT_ISSUER: 'iss-2', JWT_AUDIENCE: 'aud-2' });
+    const t = other.signAccessToken(uid, sid).token;
+    expect(other.verifyAccessToken(t)).not.toBeNull();
+    expect(tokens.verifyAccessToken(t)).toBeNull();
+  });
+});
+
+describe('TokenService refresh tokens', () => {
+  const tokens = make();
+
+  it('new tokens are 32 random bytes in base64url, all different', () => {
+    const set = new Set(Array.from({ length: 100 }, () => tokens.newRefreshToken()));
+    expect(set.size).toBe(100);
+    for (const t of set) {
+      expect(t).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(Buffer.from(t, 'base64url')).toHaveLength(32);
+    }
+  });
+
+  it('the child of a token is deterministic, differs per parent and per server secret', () => {
+    const p = tokens.newRefreshToken();
+    const child = tokens.childRefreshToken(p);
+    expect(child).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(tokens.childRefreshToken(p)).toBe(child);
+    expect(make().childRefreshToken(p)).toBe(child);
+    expect(child).not.toBe(p);
+    expect(tokens.childRefreshToken(tokens.newRefreshToken())).not.toBe(child);
+    expect(make('another-secret-0123456789abcdefghijklmnop').childRefreshToken(p)).not.toBe(child);
+  });
+
+  it('stores only the SHA-256 hex of a token', () => {
+    const h = tokens.hashRefreshToken('abc');
+    expect(h).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  });
+});
