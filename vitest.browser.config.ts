@@ -7,6 +7,8 @@ export default defineConfig({
   test: {
     include: ['test/browser/**/*.test.ts'],
     environment: 'node',
+    // The browser test fails (instead of skipping) when Chromium is missing.
+    env: { BROWSER_TEST: '1' },
     pool: 'forks',
     fileParallelism: false,
     testTimeout: 90_000,

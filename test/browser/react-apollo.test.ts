@@ -133,7 +133,14 @@ const ok = (c: GqlCall) => !!c.body?.data && !c.body.errors?.length;
 
 // ---- the run --------------------------------------------------------------------
 
+// `npm run test:browser` (vitest.browser.config.ts sets BROWSER_TEST=1) must run
+// it: a missing browser is then a failure, not a skip.
 const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium && process.env.BROWSER_TEST === '1') {
+  throw new Error(
+    `${CHROMIUM} is missing: run scripts/install-chromium.sh (npm run test:browser does)`,
+  );
+}
 
 describe.skipIf(!haveChromium)('React Apollo example in Chromium (cookie mode)', () => {
   let work: string;
