@@ -1,15 +1,24 @@
 import fastifyCookie from '@fastify/cookie';
+import fastifyCors from '@fastify/cors';
 import { Logger, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { openDatabase, type Database } from './database/prisma.js';
+import {
+  createRootLogger,
+  nestLogger,
+  registerRequestLogging,
+  requestId,
+} from './logging/logging.module.js';
+import { GRAPHQL_PATH } from './graphql/context.js';
 
 export interface CreateAppOptions {
   /** An already opened (and migrated) database; by default one is opened from the config. */
   database?: Database;
-  /** Nest log levels; false silences Nest's own logger (tests). */
+  /** false silences every log (tests); otherwise JSON logs at LOG_LEVEL. */
   logger?: LogLevel[] | false;
 }
 
@@ -24,29 +33,72 @@ function trustProxy(value: string): boolean | string | ((addr: string, hop: numb
   return value;
 }
 
+/** Apollo Studio (Sandbox) runs in the browser at this origin. */
+export const APOLLO_STUDIO_ORIGIN = 'https://studio.apollographql.com';
+
+/**
+ * Browsers allowed to call the API with credentials (the refresh cookie):
+ * CORS_ORIGINS, else outside production Apollo Studio only, else none. Only
+ * exact origins from the list are echoed back (never `*`, never an
+ * arbitrary one), always with `Vary: Origin`.
+ */
+export function corsOrigins(config: AppConfig): string[] {
+  return config.env.CORS_ORIGINS ?? (config.isProduction ? [] : [APOLLO_STUDIO_ORIGIN]);
+}
+
 /** Builds the app (Fastify + Apollo) without listening: main.ts and the tests both use it. */
 export async function createApp(
   config: AppConfig,
   opts: CreateAppOptions = {},
 ): Promise<NestFastifyApplication> {
+  // JSON logs from the first line (the database is opened before the Nest app exists).
+  const rootLogger = createRootLogger(config, opts.logger === false);
+  Logger.overrideLogger(nestLogger(rootLogger));
   const db = opts.database ?? (await openDatabase(config));
   const adapter = new FastifyAdapter({
     trustProxy: trustProxy(config.env.TRUST_PROXY),
     bodyLimit: config.env.BODY_LIMIT,
+    genReqId: requestId,
+    requestIdHeader: false,
+    // A JSON body deeper or longer than this is not a GraphQL request.
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
   });
   const app = await NestFactory.create<NestFastifyApplication>(
-    AppModule.forRoot(config, db),
+    AppModule.forRoot(config, db, { rootLogger }),
     adapter,
     {
-      logger: opts.logger ?? ['log', 'warn', 'error'],
-      bufferLogs: false,
+      bufferLogs: true,
+      // While shutting down, a request on a kept-alive connection gets 503 + Connection: close.
+      return503OnClosing: true,
     },
   );
+  app.useLogger(app.get(PinoNestLogger));
+  app.flushLogs();
+  registerRequestLogging(app.getHttpAdapter().getInstance(), rootLogger);
   await app.register(fastifyCookie);
-  app.enableShutdownHooks();
+  const origins = corsOrigins(config);
+  await app.register(fastifyCors, {
+    origin: origins.length ? origins : false,
+    credentials: true,
+    methods: ['GET', 'POST', 'OPTIONS'],
+    allowedHeaders: [
+      'content-type',
+      'authorization',
+      'apollo-require-preflight',
+      'x-apollo-operation-name',
+      'apollographql-client-name',
+      'apollographql-client-version',
+      'x-request-id',
+    ],
+    exposedHeaders: ['x-request-id', 'retry-after'],
+    maxAge: 600,
+    strictPreflight: true,
+  });
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
   return app;
 }
 
+export { GRAPHQL_PATH };
 export const bootLogger = new Logger('Bootstrap');

@@ -2,7 +2,10 @@ import { Module, ValidationPipe, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { GraphQLModule } from '@nestjs/graphql';
+import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import { ThrottlerModule } from '@nestjs/throttler';
+import type { Redis } from 'ioredis';
+import type { Logger as PinoRootLogger } from 'pino';
 import type { ValidationError } from 'class-validator';
 import { AuthModule } from './auth/auth.module.js';
 import { AppError } from './common/errors.js';
@@ -13,6 +16,8 @@ import type { Database } from './database/prisma.js';
 import { ApiExceptionFilter } from './graphql/error-mapping.js';
 import { graphqlOptions } from './graphql/graphql.options.js';
 import { HealthModule } from './health/health.module.js';
+import { loggingModule } from './logging/logging.module.js';
+import { REDIS, RedisModule } from './redis/redis.module.js';
 import { SessionsModule } from './sessions/sessions.module.js';
 import { UsersModule } from './users/users.module.js';
 
@@ -29,24 +34,36 @@ function fieldProblems(
 
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig, db: Database): DynamicModule {
+  static forRoot(
+    config: AppConfig,
+    db: Database,
+    opts: { rootLogger: PinoRootLogger },
+  ): DynamicModule {
     return {
       module: AppModule,
       imports: [
+        loggingModule(opts.rootLogger),
         ConfigModule.forRoot(config),
         DatabaseModule.forRoot(db),
+        RedisModule.forRoot(config),
         GraphQLModule.forRoot<ApolloDriverConfig>({
           driver: ApolloDriver,
           ...graphqlOptions(config),
         }),
-        ThrottlerModule.forRoot({
-          throttlers: [
-            {
-              name: 'auth',
-              ttl: config.env.AUTH_RATE_LIMIT_WINDOW,
-              limit: config.env.AUTH_RATE_LIMIT,
-            },
-          ],
+        ThrottlerModule.forRootAsync({
+          inject: [REDIS],
+          useFactory: (redis: Redis | null) => ({
+            throttlers: [
+              {
+                name: 'auth',
+                ttl: config.env.AUTH_RATE_LIMIT_WINDOW,
+                limit: config.env.AUTH_RATE_LIMIT,
+              },
+            ],
+            // With REDIS_URL the counters are shared by every instance (one atomic
+            // script per call); a Redis that does not answer fails the call (closed).
+            storage: redis ? new ThrottlerStorageRedisService(redis) : undefined,
+          }),
         }),
         UsersModule,
         SessionsModule,

@@ -1,19 +1,60 @@
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { bootLogger, createApp } from './app.factory.js';
 import { ConfigError } from './config/config.schema.js';
-import { loadAppConfig } from './config/app-config.js';
+import { loadAppConfig, type AppConfig } from './config/app-config.js';
+
+/**
+ * SIGTERM / SIGINT: stop accepting (new requests on kept-alive connections get
+ * 503 + Connection: close), let in-flight requests finish, then close Apollo,
+ * the database and Redis, and exit 0. If that takes longer than
+ * SHUTDOWN_TIMEOUT the process exits with 1 anyway.
+ */
+function handleSignals(app: NestFastifyApplication, config: AppConfig): void {
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    bootLogger.log({ event: 'shutdown', signal });
+    const timer = setTimeout(() => {
+      bootLogger.error({ event: 'shutdown_timeout', timeoutMs: config.env.SHUTDOWN_TIMEOUT });
+      process.exit(1);
+    }, config.env.SHUTDOWN_TIMEOUT);
+    timer.unref();
+    app.close().then(
+      () => {
+        bootLogger.log({ event: 'stopped' });
+        process.exitCode = 0;
+        // Let stdout drain; nothing else is left to keep the process alive.
+        setImmediate(() => process.exit(0));
+      },
+      (e: unknown) => {
+        bootLogger.error({ event: 'shutdown_failed', message: (e as Error)?.message });
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
 
 async function main(): Promise<void> {
   // A .env file in the working directory, if present (real variables win).
   if (existsSync('.env')) process.loadEnvFile('.env');
   const config = await loadAppConfig(process.env);
   const app = await createApp(config);
+  handleSignals(app, config);
   await app.listen({ port: config.env.PORT, host: config.env.HOST });
   const where = config.env.DATABASE_URL
     ? 'PostgreSQL (DATABASE_URL)'
     : `embedded PGlite in ${config.dataDir}`;
-  bootLogger.log(`listening on http://localhost:${config.env.PORT}/graphql, database: ${where}`);
+  bootLogger.log({
+    event: 'listening',
+    port: config.env.PORT,
+    database: where,
+    redis: config.env.REDIS_URL ? 'shared (REDIS_URL)' : 'none (in-memory limits)',
+  });
 }
 
 main().catch((e: unknown) => {

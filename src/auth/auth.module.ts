@@ -1,12 +1,18 @@
 import { Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
+import type { Redis } from 'ioredis';
 import { AppConfig } from '../config/app-config.js';
+import { REDIS } from '../redis/redis.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { AuthResolver } from './auth.resolver.js';
 import { AuthService } from './auth.service.js';
-import { LoginAttemptStore, MemoryLoginAttemptStore } from './login-attempts.js';
+import {
+  LoginAttemptStore,
+  MemoryLoginAttemptStore,
+  RedisLoginAttemptStore,
+} from './login-attempts.js';
 import { PasswordService } from './password.service.js';
 import { RefreshTokenTransport } from './refresh-cookie.js';
 import { JwtStrategy } from './strategies/jwt.strategy.js';
@@ -33,7 +39,13 @@ import { TokenService } from './token.service.js';
     TokenService,
     JwtStrategy,
     RefreshTokenTransport,
-    { provide: LoginAttemptStore, useClass: MemoryLoginAttemptStore },
+    {
+      // Shared in Redis when REDIS_URL is set (several instances), else in memory.
+      provide: LoginAttemptStore,
+      inject: [AppConfig, REDIS],
+      useFactory: (config: AppConfig, redis: Redis | null) =>
+        redis ? new RedisLoginAttemptStore(redis, config) : new MemoryLoginAttemptStore(config),
+    },
   ],
   exports: [TokenService, PasswordService],
 })

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import type { Redis } from 'ioredis';
 import { AppConfig } from '../config/app-config.js';
 
 /**
@@ -62,3 +64,55 @@ export class MemoryLoginAttemptStore extends LoginAttemptStore {
     for (const [k, e] of this.entries) if (e.resetAt <= now) this.entries.delete(k);
   }
 }
+
+/**
+ * Counts in Redis, shared by every instance (REDIS_URL). The key is a hash of
+ * the account, so no email is stored in Redis. Each call is one atomic script.
+ * When Redis does not answer, calls reject after REDIS_COMMAND_TIMEOUT: login
+ * and changePassword then fail closed (INTERNAL_SERVER_ERROR), never open.
+ */
+export class RedisLoginAttemptStore extends LoginAttemptStore {
+  private readonly max: number;
+  private readonly windowMs: number;
+
+  constructor(
+    private readonly redis: Redis,
+    config: AppConfig,
+  ) {
+    super();
+    this.max = config.env.AUTH_LOGIN_MAX_FAILURES;
+    this.windowMs = config.env.AUTH_LOGIN_FAILURE_WINDOW;
+  }
+
+  async blockedFor(account: string): Promise<number> {
+    const [count, pttl] = (await this.redis.eval(BLOCKED_FOR, 1, this.key(account))) as [
+      number,
+      number,
+    ];
+    return count >= this.max && pttl > 0 ? Math.ceil(pttl / 1000) : 0;
+  }
+
+  async recordFailure(account: string): Promise<void> {
+    await this.redis.eval(RECORD_FAILURE, 1, this.key(account), this.windowMs);
+  }
+
+  async clear(account: string): Promise<void> {
+    await this.redis.del(this.key(account));
+  }
+
+  private key(account: string): string {
+    return `login-failures:${createHash('sha256').update(account).digest('hex')}`;
+  }
+}
+
+const BLOCKED_FOR = `
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+return { n, redis.call('PTTL', KEYS[1]) }`;
+
+/** The window starts with the first failure (the same as the in-memory store). */
+const RECORD_FAILURE = `
+local n = redis.call('INCR', KEYS[1])
+if n == 1 or redis.call('PTTL', KEYS[1]) < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+return n`;

@@ -63,6 +63,10 @@ export const envSchema = z
         'must be a postgresql:// URL',
       ),
     DATABASE_POOL_SIZE: int(1, 200).default(10),
+    /** How long to wait for a new PostgreSQL connection before the operation fails. */
+    DATABASE_CONNECT_TIMEOUT: duration('DATABASE_CONNECT_TIMEOUT', 100, 60_000).default(3_000),
+    /** A query that gets no answer (network cut) fails after this; also the server's statement_timeout. */
+    DATABASE_QUERY_TIMEOUT: duration('DATABASE_QUERY_TIMEOUT', 100, 600_000).default(5_000),
     DATA_DIR: z.string().trim().min(1).default('.data'),
     JWT_ACCESS_SECRET: z
       .string()
@@ -97,6 +101,10 @@ export const envSchema = z
       .optional()
       .transform((v) => (v ? v : undefined))
       .refine((v) => v === undefined || /^rediss?:\/\//.test(v), 'must be a redis:// URL'),
+    /** Prefix of every Redis key (several apps or environments can share one Redis). */
+    REDIS_KEY_PREFIX: z.string().trim().default('auth-api:'),
+    /** A Redis command (rate limit, failed-login count) that gets no answer fails after this. */
+    REDIS_COMMAND_TIMEOUT: duration('REDIS_COMMAND_TIMEOUT', 50, 60_000).default(1_000),
     TRUST_PROXY: z.string().trim().default('loopback'),
     CORS_ORIGINS: list.optional(),
     LOG_LEVEL: z
@@ -106,7 +114,10 @@ export const envSchema = z
     GRAPHQL_MAX_ALIASES: int(1, 1000).default(30),
     GRAPHQL_MAX_TOKENS: int(10, 100_000).default(1000),
     GRAPHQL_MAX_COST: int(10, 1_000_000).default(5000),
+    GRAPHQL_MAX_DIRECTIVES: int(1, 1000).default(10),
     BODY_LIMIT: int(1024, 50_000_000).default(100_000),
+    /** On SIGTERM/SIGINT, how long in-flight requests may take before the process exits anyway. */
+    SHUTDOWN_TIMEOUT: duration('SHUTDOWN_TIMEOUT', 0, 600_000).default(10_000),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== 'production') return;

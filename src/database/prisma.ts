@@ -39,12 +39,21 @@ async function openPostgres(url: string, config: AppConfig): Promise<Database> {
   const pool = new pg.Pool({
     connectionString: url,
     max: config.env.DATABASE_POOL_SIZE,
-    // Fail fast when the database is down instead of queueing forever.
-    connectionTimeoutMillis: 3_000,
+    // Fail fast when the database is down instead of queueing forever: a new
+    // connection that is not up within this time fails the operation.
+    connectionTimeoutMillis: config.env.DATABASE_CONNECT_TIMEOUT,
     idleTimeoutMillis: 30_000,
-    // A query that hangs (network cut) is abandoned rather than held.
-    query_timeout: 10_000,
+    // A query that gets no answer (network cut, database frozen) is abandoned
+    // rather than held, and the server gives up on it too.
+    query_timeout: config.env.DATABASE_QUERY_TIMEOUT,
+    statement_timeout: config.env.DATABASE_QUERY_TIMEOUT,
+    // Dead peers are noticed on idle connections too.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
   });
+  // No reconnect logic of our own is needed: a broken client is dropped from the
+  // pool (its 'error' below, or the failed query), and the next operation opens
+  // a new connection, so the API recovers by itself when the database returns.
   // An idle client losing its connection emits 'error' on the pool; without a
   // listener that would crash the process. The pool replaces the client.
   pool.on('error', (err) => logger.warn(`idle database connection lost: ${err.message}`));
