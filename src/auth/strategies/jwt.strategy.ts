@@ -1,3 +1,4 @@
+import { createSecretKey } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { ExtractJwt, Strategy } from 'passport-jwt';
@@ -23,7 +24,9 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   ) {
     super({
       jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
-      secretOrKey: config.jwtAccessSecret,
+      // A KeyObject: given a string, jsonwebtoken tries createPublicKey() on it
+      // (a PEM parse that throws) on every verify.
+      secretOrKey: createSecretKey(Buffer.from(config.jwtAccessSecret)) as unknown as Buffer,
       algorithms: [JWT_ALGORITHM],
       issuer: config.env.JWT_ISSUER,
       audience: config.env.JWT_AUDIENCE,
