@@ -436,4 +436,25 @@ describe.skipIf(!haveChromium)('React Apollo example in Chromium (cookie mode)',
       .toBe('ok');
     await signedIn(page);
   });
+
+  it('when the refresh is refused, the store is cleared and the login form shows', async () => {
+    await signedIn(page);
+    const cached = () =>
+      page.evaluate(() => JSON.stringify((window as any).__AUTH_EXAMPLE__.client.cache.extract()));
+    expect(await cached()).toContain(email);
+    // The session's cookie disappears (as if it expired), then the access token does.
+    await context.clearCookies();
+    await sleep(PAST_ACCESS_TTL_MS);
+    const mark = calls.length;
+    await page.getByTestId('reload-data').click();
+    await signedOut(page);
+    expect(await page.getByTestId('auth-notice').textContent()).toMatch(/session has ended/i);
+    const refreshes = since(mark, 'RefreshToken');
+    expect(refreshes).toHaveLength(1);
+    await settled(mark, 'RefreshToken', 1);
+    expect(code(refreshes[0])).toBe('UNAUTHENTICATED');
+    // Nothing of the user is left in Apollo's cache, and no query was retried.
+    await expect.poll(cached, { timeout: 10_000 }).not.toContain(email);
+    expect(since(mark, 'Me')).toHaveLength(1);
+  });
 });
