@@ -122,15 +122,27 @@ export class SessionsRepository {
 
   /**
    * The hot path of every guarded call: the user, if the session named by the
-   * access token is still live. One query (the session test is an EXISTS).
+   * access token is still live. One statement, one JOIN on two primary keys,
+   * only the public columns (no password hash). Raw SQL: the Prisma query
+   * builder cost more CPU than the query itself here.
    */
-  findUserOfLiveSession(userId: string, sessionId: string, now: Date) {
-    return this.prisma.user.findFirst({
-      where: {
-        id: userId,
-        sessions: { some: { id: sessionId, revokedAt: null, expiresAt: { gt: now } } },
-      },
-    });
+  async findUserOfLiveSession(userId: string, sessionId: string, now: Date) {
+    const rows = await this.prisma.$queryRaw<
+      {
+        id: string;
+        email: string;
+        name: string | null;
+        role: 'USER' | 'ADMIN';
+        createdAt: Date;
+        updatedAt: Date;
+      }[]
+    >`
+      SELECT u.id, u.email, u.name, u.role::text AS role,
+             u.created_at AS "createdAt", u.updated_at AS "updatedAt"
+      FROM users u JOIN sessions s ON s.user_id = u.id
+      WHERE s.id = ${sessionId}::uuid AND u.id = ${userId}::uuid
+        AND s.revoked_at IS NULL AND s.expires_at > ${now}`;
+    return rows[0] ?? null;
   }
 
   findLiveSession(sessionId: string, now: Date) {
