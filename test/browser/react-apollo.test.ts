@@ -43,13 +43,25 @@ function freePort(): Promise<number> {
   });
 }
 
-function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): void {
+function run(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = {},
+  /** Accept a failed exit when this file was produced anyway (tsc emits despite type errors). */
+  producedAnyway?: string,
+): void {
   const r = spawnSync(cmd, args, {
     cwd,
     env: { ...process.env, ...env },
     encoding: 'utf8',
     stdio: 'pipe',
   });
+  if (r.status !== 0 && producedAnyway && existsSync(producedAnyway)) {
+    // Type errors are `npm run typecheck`'s business; this test needs the emitted JS.
+    console.warn(`${cmd} ${args.join(' ')} reported errors (output emitted anyway):\n${r.stdout}`);
+    return;
+  }
   if (r.status !== 0) {
     throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
   }
@@ -185,6 +197,8 @@ describe.skipIf(!haveChromium)('React Apollo example in Chromium (cookie mode)',
         serverOut,
       ],
       ROOT,
+      {},
+      join(serverOut, 'src/main.js'),
     );
 
     // The example: its own dependencies (npm ci if missing), then a production build.
@@ -285,9 +299,14 @@ describe.skipIf(!haveChromium)('React Apollo example in Chromium (cookie mode)',
     const cookies = await context.cookies(base + '/graphql');
     const rt = cookies.find((c) => c.name === 'refresh_token');
     expect(rt).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/graphql' });
-    expect(await page.evaluate(() => document.cookie)).not.toContain('refresh_token');
+    expect(await page.evaluate(() => (globalThis as any).document.cookie as string)).not.toContain(
+      'refresh_token',
+    );
     const stored = await page.evaluate(() =>
-      JSON.stringify({ ...localStorage, ...sessionStorage }),
+      JSON.stringify({
+        ...(globalThis as any).localStorage,
+        ...(globalThis as any).sessionStorage,
+      }),
     );
     expect(stored).toBe('{}');
     const register = since(0, 'Register')[0];
@@ -322,7 +341,7 @@ describe.skipIf(!haveChromium)('React Apollo example in Chromium (cookie mode)',
     await sleep(PAST_ACCESS_TTL_MS);
     const mark = calls.length;
     const emails = await page.evaluate(async () => {
-      const { client, documents } = (window as any).__AUTH_EXAMPLE__;
+      const { client, documents } = (globalThis as any).__AUTH_EXAMPLE__;
       const results = await Promise.all(
         [1, 2, 3].map(() =>
           client.query({
@@ -440,7 +459,9 @@ describe.skipIf(!haveChromium)('React Apollo example in Chromium (cookie mode)',
   it('when the refresh is refused, the store is cleared and the login form shows', async () => {
     await signedIn(page);
     const cached = () =>
-      page.evaluate(() => JSON.stringify((window as any).__AUTH_EXAMPLE__.client.cache.extract()));
+      page.evaluate(() =>
+        JSON.stringify((globalThis as any).__AUTH_EXAMPLE__.client.cache.extract()),
+      );
     expect(await cached()).toContain(email);
     // The session's cookie disappears (as if it expired), then the access token does.
     await context.clearCookies();
