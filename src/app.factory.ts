@@ -14,6 +14,7 @@ import {
   requestId,
 } from './logging/logging.module.js';
 import { GRAPHQL_PATH } from './graphql/context.js';
+import { registerGraphqlHttpErrors } from './graphql/http-errors.js';
 
 export interface CreateAppOptions {
   /** An already opened (and migrated) database; by default one is opened from the config. */
@@ -76,6 +77,7 @@ export async function createApp(
   app.useLogger(app.get(PinoNestLogger));
   app.flushLogs();
   registerRequestLogging(app.getHttpAdapter().getInstance(), rootLogger);
+  registerGraphqlHttpErrors(app.getHttpAdapter().getInstance());
   await app.register(fastifyCookie);
   const origins = corsOrigins(config);
   await app.register(fastifyCors, {

@@ -1,0 +1,33 @@
+import type { FastifyInstance } from 'fastify';
+import { GRAPHQL_PATH } from './context.js';
+
+/**
+ * Requests refused by the HTTP layer before Apollo sees them (a body over
+ * BODY_LIMIT: 413, malformed JSON: 400, an unsupported content type: 415) get
+ * Nest's `{statusCode, message}` body. At the GraphQL endpoint they get the
+ * GraphQL shape instead, so clients handle them like any other error:
+ * `{"errors":[{"message":…,"extensions":{"code":"BAD_REQUEST"}}]}`, same status.
+ */
+export function registerGraphqlHttpErrors(fastify: FastifyInstance): void {
+  fastify.addHook('onSend', async (request, reply, payload) => {
+    const status = reply.statusCode;
+    if (status < 400 || status >= 500 || typeof payload !== 'string') return payload;
+    const path = request.url.split('?')[0];
+    if (path !== GRAPHQL_PATH) return payload;
+    let body: unknown;
+    try {
+      body = JSON.parse(payload);
+    } catch {
+      return payload;
+    }
+    if (!body || typeof body !== 'object' || 'errors' in body || !('statusCode' in body)) {
+      return payload;
+    }
+    const message =
+      typeof (body as { message?: unknown }).message === 'string'
+        ? (body as { message: string }).message
+        : 'Bad request';
+    reply.header('content-type', 'application/json; charset=utf-8');
+    return JSON.stringify({ errors: [{ message, extensions: { code: 'BAD_REQUEST' } }] });
+  });
+}

@@ -1,0 +1,310 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { createInterface } from 'node:readline';
+import pg from 'pg';
+
+/** The shared PostgreSQL server of the machine (CONTRACT: trust auth, database `test`). */
+export const PG_BASE = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
+export const REDIS_BASE = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const ROOT = new URL('../../', import.meta.url).pathname;
+
+/** A fresh database on the shared server, owned by this test and dropped at the end. */
+export async function createDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `authprod_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: PG_BASE });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const u = new URL(PG_BASE);
+  u.pathname = `/${name}`;
+  return {
+    url: u.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: PG_BASE });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+/** Runs SQL on a database the test owns. */
+export async function sql<T extends pg.QueryResultRow = any>(
+  url: string,
+  text: string,
+  values: unknown[] = [],
+): Promise<T[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query<T>(text, values)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+export function randomPrefix(): string {
+  return `authtest:${randomBytes(6).toString('hex')}:`;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+  const until = Date.now() + ms;
+  for (let i = 0; Date.now() < until && i < 1000; i++) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * A throwaway Redis of this test (not the shared one), on its own port, so
+ * that the test can stop and start it.
+ */
+export async function startRedis(port?: number): Promise<{
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}> {
+  const p = port ?? (await freePort());
+  const child = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(p),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--daemonize',
+      'no',
+    ],
+    { stdio: 'ignore' },
+  );
+  await waitFor(() => canConnect(p), `redis-server on ${p}`);
+  return {
+    url: `redis://127.0.0.1:${p}`,
+    port: p,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/**
+ * A TCP proxy in front of a server (PostgreSQL here) that the test can cut:
+ * `cut()` resets every open connection and every new one (what clients see
+ * when the database is stopped), `restore()` forwards again.
+ */
+export async function tcpProxy(target: { host: string; port: number }): Promise<{
+  port: number;
+  cut(): void;
+  restore(): void;
+  close(): Promise<void>;
+}> {
+  let up = true;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    if (!up) {
+      client.resetAndDestroy();
+      return;
+    }
+    const upstream = net.connect(target.port, target.host);
+    sockets.add(client);
+    sockets.add(upstream);
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    port,
+    cut() {
+      up = false;
+      for (const s of sockets) s.resetAndDestroy();
+      sockets.clear();
+    },
+    restore() {
+      up = true;
+    },
+    async close() {
+      up = false;
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
+/** Builds dist/ once per test file (serialised with other builds of this suite). */
+export function buildServer(): void {
+  const r = spawnSync(
+    'flock',
+    ['/tmp/auth-api-build.lock', 'npx', 'tsc', '-p', 'tsconfig.build.json'],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+    },
+  );
+  if (r.status !== 0) throw new Error(`build failed:\n${r.stdout}\n${r.stderr}`);
+}
+
+export interface ServerProcess {
+  url: string;
+  child: ChildProcess;
+  /** Every stdout line so far (JSON log lines). */
+  lines: string[];
+  stderr: string[];
+  waitForLine(pred: (line: any) => boolean, ms?: number): Promise<any>;
+  exited: Promise<number | null>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+/** `node dist/src/main.js` with this environment, until its "listening" log line. */
+export async function startServer(env: Record<string, string>): Promise<ServerProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['dist/src/main.js'], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  const stderr: string[] = [];
+  const waiters: { pred: (l: any) => boolean; resolve: (l: any) => void }[] = [];
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    lines.push(line);
+    let parsed: any;
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      return;
+    }
+    for (const w of [...waiters]) {
+      if (w.pred(parsed)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(parsed);
+      }
+    }
+  });
+  createInterface({ input: child.stderr! }).on('line', (line) => stderr.push(line));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const waitForLine = (pred: (l: any) => boolean, ms = 30_000) => {
+    for (const l of lines) {
+      try {
+        const p = JSON.parse(l);
+        if (pred(p)) return Promise.resolve(p);
+      } catch {
+        /* not JSON */
+      }
+    }
+    return new Promise<any>((resolve, reject) => {
+      const t = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `no such log line within ${ms} ms:\n${lines.join('\n')}\n${stderr.join('\n')}`,
+            ),
+          ),
+        ms,
+      );
+      waiters.push({
+        pred,
+        resolve: (l) => {
+          clearTimeout(t);
+          resolve(l);
+        },
+      });
+      void exited.then(() => {
+        clearTimeout(t);
+        reject(new Error(`server exited:\n${lines.join('\n')}\n${stderr.join('\n')}`));
+      });
+    });
+  };
+  await waitForLine((l) => l.event === 'listening', 60_000);
+  return {
+    url: `http://127.0.0.1:${port}`,
+    child,
+    lines,
+    stderr,
+    waitForLine,
+    exited,
+    kill: (signal = 'SIGTERM') => child.kill(signal),
+  };
+}
+
+/** A GraphQL POST to any URL (no keep-alive reuse concerns: fetch's pool is fine here). */
+export async function gqlAt(
+  url: string,
+  query: string,
+  variables?: Record<string, unknown>,
+  opts: { token?: string; cookie?: string; headers?: Record<string, string> } = {},
+) {
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...opts.headers };
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  if (opts.cookie) headers.cookie = opts.cookie;
+  const res = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as { data?: any; errors?: any[] };
+  return {
+    status: res.status,
+    headers: res.headers,
+    body,
+    data: body.data,
+    errors: body.errors,
+    code: body.errors?.[0]?.extensions?.code as string | undefined,
+    setCookie: res.headers.getSetCookie(),
+  };
+}
+
+export const REGISTER = `mutation($i: RegisterInput!) { register(input: $i) { accessToken refreshToken user { id email } } }`;
+export const LOGIN = `mutation($i: LoginInput!) { login(input: $i) { accessToken refreshToken user { id } } }`;
+export const REFRESH = `mutation($i: RefreshTokenInput) { refreshToken(input: $i) { accessToken refreshToken } }`;
+export const LOGOUT = `mutation($i: LogoutInput) { logout(input: $i) }`;
+export const ME = `{ me { id email } }`;
+
+export function email(tag: string): string {
+  return `${tag}-${randomBytes(4).toString('hex')}@example.com`;
+}
