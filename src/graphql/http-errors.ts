@@ -23,10 +23,8 @@ export function registerGraphqlHttpErrors(fastify: FastifyInstance): void {
     if (!body || typeof body !== 'object' || 'errors' in body || !('statusCode' in body)) {
       return payload;
     }
-    const message =
-      typeof (body as { message?: unknown }).message === 'string'
-        ? (body as { message: string }).message
-        : 'Bad request';
+    const given = (body as { message?: unknown }).message;
+    const message = typeof given === 'string' ? given : 'Bad request';
     reply.header('content-type', 'application/json; charset=utf-8');
     return JSON.stringify({ errors: [{ message, extensions: { code: 'BAD_REQUEST' } }] });
   });
