@@ -6,7 +6,8 @@ export default defineConfig({
   plugins: [swc.vite({ module: { type: 'es6' } })],
   test: {
     include: ['test/**/*.test.ts'],
-    exclude: ['**/node_modules/**', 'examples/**'],
+    // The browser test runs on its own: npm run test:browser (vitest.browser.config.ts).
+    exclude: ['**/node_modules/**', 'examples/**', 'test/browser/**'],
     environment: 'node',
     pool: 'forks',
     testTimeout: 60_000,
