@@ -38,6 +38,15 @@ const list = z.string().transform((v) =>
     .filter(Boolean),
 );
 
+function isExactOrigin(value: string): boolean {
+  try {
+    const u = new URL(value);
+    return (u.protocol === 'https:' || u.protocol === 'http:') && u.origin === value;
+  } catch {
+    return false;
+  }
+}
+
 const PLACEHOLDER_SECRETS = new Set([
   'changeme',
   'change-me',
@@ -106,7 +115,13 @@ export const envSchema = z
     /** A Redis command (rate limit, failed-login count) that gets no answer fails after this. */
     REDIS_COMMAND_TIMEOUT: duration('REDIS_COMMAND_TIMEOUT', 50, 60_000).default(1_000),
     TRUST_PROXY: z.string().trim().default('loopback'),
-    CORS_ORIGINS: list.optional(),
+    /** Exact origins (scheme://host[:port]) allowed to call with credentials; never `*`. */
+    CORS_ORIGINS: list
+      .refine(
+        (origins) => origins.every(isExactOrigin),
+        'must be a comma-separated list of exact origins like https://app.example.com (no `*`, no path)',
+      )
+      .optional(),
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info'),

@@ -1,0 +1,170 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { email, LOGOUT, REGISTER } from './support.js';
+
+const STUDIO = 'https://studio.apollographql.com';
+const PASSWORD = 'correct horse battery';
+
+async function preflight(t: TestApp, origin: string) {
+  return fetch(`${t.url}/graphql`, {
+    method: 'OPTIONS',
+    headers: {
+      origin,
+      'access-control-request-method': 'POST',
+      'access-control-request-headers': 'content-type,authorization',
+    },
+  });
+}
+
+async function simplePost(t: TestApp, origin: string) {
+  return fetch(`${t.url}/graphql`, {
+    method: 'POST',
+    headers: { origin, 'content-type': 'application/json' },
+    body: JSON.stringify({ query: '{ __typename }' }),
+  });
+}
+
+describe('CORS from an allow-list', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({
+      NODE_ENV: 'production',
+      CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
+    });
+  });
+  afterAll(() => t?.close());
+
+  it('an allowed origin is echoed with credentials and Vary: Origin', async () => {
+    for (const origin of ['https://app.example.com', 'http://localhost:5173']) {
+      const res = await preflight(t, origin);
+      expect(res.status).toBeLessThan(300);
+      expect(res.headers.get('access-control-allow-origin')).toBe(origin);
+      expect(res.headers.get('access-control-allow-credentials')).toBe('true');
+      expect(res.headers.get('access-control-allow-headers')).toMatch(/authorization/i);
+      expect(res.headers.get('vary')).toMatch(/origin/i);
+      const post = await simplePost(t, origin);
+      expect(post.headers.get('access-control-allow-origin')).toBe(origin);
+      expect(post.headers.get('vary')).toMatch(/origin/i);
+    }
+  });
+
+  it('another origin is never reflected, and `*` is never sent', async () => {
+    for (const origin of ['https://evil.example', 'https://app.example.com.evil.example', 'null']) {
+      const pre = await preflight(t, origin);
+      expect(pre.headers.get('access-control-allow-origin')).toBeNull();
+      const post = await simplePost(t, origin);
+      expect(post.headers.get('access-control-allow-origin')).toBeNull();
+      expect(post.headers.get('vary')).toMatch(/origin/i);
+    }
+  });
+
+  it('in production Apollo Studio is not allowed unless listed', async () => {
+    const res = await preflight(t, STUDIO);
+    expect(res.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
+
+describe('CORS outside production', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ NODE_ENV: 'development' });
+  });
+  afterAll(() => t?.close());
+
+  it('Apollo Studio is allowed by default, with credentials', async () => {
+    const res = await preflight(t, STUDIO);
+    expect(res.headers.get('access-control-allow-origin')).toBe(STUDIO);
+    expect(res.headers.get('access-control-allow-credentials')).toBe('true');
+    const other = await preflight(t, 'https://evil.example');
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
+
+describe('CORS_ORIGINS is validated', () => {
+  it('refuses `*` and anything that is not an exact origin', async () => {
+    for (const bad of ['*', 'https://app.example.com/path', 'app.example.com']) {
+      await expect(startTestApp({ CORS_ORIGINS: bad })).rejects.toThrow(/CORS_ORIGINS/);
+    }
+  });
+});
+
+describe('refresh cookie attributes (cookie mode, production)', () => {
+  let t: TestApp;
+  const ttlSeconds = 3600;
+  beforeAll(async () => {
+    t = await startTestApp({
+      NODE_ENV: 'production',
+      AUTH_REFRESH_COOKIE: 'true',
+      REFRESH_TOKEN_TTL: `${ttlSeconds}s`,
+    });
+  });
+  afterAll(() => t?.close());
+
+  function attrs(setCookie: string) {
+    const [pair, ...rest] = setCookie.split(';').map((s) => s.trim());
+    const map = new Map(
+      rest.map((a) => {
+        const i = a.indexOf('=');
+        return i === -1 ? [a.toLowerCase(), ''] : [a.slice(0, i).toLowerCase(), a.slice(i + 1)];
+      }),
+    );
+    const eq = pair.indexOf('=');
+    return { name: pair.slice(0, eq), value: pair.slice(eq + 1), map };
+  }
+
+  it('login sets HttpOnly, SameSite, Secure, Path=/graphql, Max-Age within the session', async () => {
+    const r = await t.gql(REGISTER, { i: { email: email('cookie'), password: PASSWORD } });
+    expect(r.errors).toBeUndefined();
+    expect(r.data.register.refreshToken).toBeNull();
+    expect(r.setCookie).toHaveLength(1);
+    const c = attrs(r.setCookie[0]);
+    expect(c.name).toBe('refresh_token');
+    expect(c.name.startsWith('__Host-')).toBe(false);
+    expect(c.value).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(c.map.has('httponly')).toBe(true);
+    expect(c.map.has('secure')).toBe(true);
+    expect(c.map.get('samesite')?.toLowerCase()).toBe('strict');
+    expect(c.map.get('path')).toBe('/graphql');
+    expect(c.map.has('domain')).toBe(false);
+    const maxAge = Number(c.map.get('max-age'));
+    expect(maxAge).toBeGreaterThan(0);
+    expect(maxAge).toBeLessThanOrEqual(ttlSeconds);
+  });
+
+  it('logout clears the cookie with the same attributes', async () => {
+    const r = await t.gql(REGISTER, { i: { email: email('cookie-out'), password: PASSWORD } });
+    const cookie = r.setCookie[0].split(';')[0];
+    const out = await t.gql(LOGOUT, {}, { cookie });
+    expect(out.data.logout).toBe(true);
+    expect(out.setCookie).toHaveLength(1);
+    const c = attrs(out.setCookie[0]);
+    expect(c.name).toBe('refresh_token');
+    expect(c.value).toBe('');
+    expect(c.map.has('httponly')).toBe(true);
+    expect(c.map.has('secure')).toBe(true);
+    expect(c.map.get('samesite')?.toLowerCase()).toBe('strict');
+    expect(c.map.get('path')).toBe('/graphql');
+    const expired =
+      c.map.get('max-age') === '0' || new Date(c.map.get('expires') ?? '').getTime() <= Date.now();
+    expect(expired).toBe(true);
+    // The cleared token no longer refreshes.
+    const again = await t.gql(`mutation { refreshToken { accessToken } }`, {}, { cookie });
+    expect(again.code).toBe('UNAUTHENTICATED');
+  });
+});
+
+describe('refresh cookie outside production', () => {
+  it('is not Secure (plain http://localhost works) but still HttpOnly, SameSite and scoped', async () => {
+    const t = await startTestApp({ NODE_ENV: 'development', AUTH_REFRESH_COOKIE: 'true' });
+    try {
+      const r = await t.gql(REGISTER, { i: { email: email('dev-cookie'), password: PASSWORD } });
+      const sc = r.setCookie[0].toLowerCase();
+      expect(sc).toContain('httponly');
+      expect(sc).toContain('samesite=strict');
+      expect(sc).toContain('path=/graphql');
+      expect(sc).not.toContain('secure');
+    } finally {
+      await t.close();
+    }
+  });
+});
