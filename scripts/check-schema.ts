@@ -28,13 +28,19 @@ const run = (cmd: string, args: string[], env: NodeJS.ProcessEnv = {}) =>
   execFileSync(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
 const read = (p: string) => readFileSync(p, 'utf8').replace(/\r\n/g, '\n');
 
-/** The first differing line, to point at the drift. */
+/** The first differing line, to point at the drift (long lines clipped around it). */
 function firstDifference(a: string, b: string): string {
   const x = a.split('\n');
   const y = b.split('\n');
   for (let i = 0; i < Math.max(x.length, y.length); i++) {
-    if (x[i] !== y[i])
-      return `line ${i + 1}:\n    committed: ${x[i] ?? '<end>'}\n    generated: ${y[i] ?? '<end>'}`;
+    if (x[i] === y[i]) continue;
+    const l = x[i] ?? '';
+    const r = y[i] ?? '';
+    let col = 0;
+    while (col < l.length && l[col] === r[col]) col++;
+    const clip = (s: string | undefined) =>
+      s === undefined ? '<end of file>' : s.slice(Math.max(0, col - 60), col + 60);
+    return `line ${i + 1}, column ${col + 1}:\n    committed: ${clip(x[i])}\n    generated: ${clip(y[i])}`;
   }
   return '';
 }
