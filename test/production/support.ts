@@ -120,51 +120,73 @@ export async function startRedis(port?: number): Promise<{
 
 /**
  * A TCP proxy in front of a server (PostgreSQL here) that the test can cut:
- * `cut()` resets every open connection and every new one (what clients see
- * when the database is stopped), `restore()` forwards again.
+ * `cut()` resets every open connection and refuses new ones (what clients see
+ * when the database is stopped); `freeze()` keeps connections open but
+ * forwards nothing (a network partition: only timeouts help); `restore()`
+ * forwards again (connections held while frozen are dropped).
  */
 export async function tcpProxy(target: { host: string; port: number }): Promise<{
   port: number;
   cut(): void;
+  freeze(): void;
   restore(): void;
   close(): Promise<void>;
 }> {
-  let up = true;
-  const sockets = new Set<net.Socket>();
+  let mode: 'up' | 'cut' | 'frozen' = 'up';
+  const pairs = new Set<{ client: net.Socket; upstream?: net.Socket }>();
   const server = net.createServer((client) => {
-    if (!up) {
+    const pair: { client: net.Socket; upstream?: net.Socket } = { client };
+    client.on('error', () => undefined);
+    if (mode === 'cut') {
       client.resetAndDestroy();
       return;
     }
+    pairs.add(pair);
+    client.on('close', () => {
+      pair.upstream?.destroy();
+      pairs.delete(pair);
+    });
+    if (mode === 'frozen') return; // accepted, never answered
     const upstream = net.connect(target.port, target.host);
-    sockets.add(client);
-    sockets.add(upstream);
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    client.on('error', end).on('close', end);
-    upstream.on('error', end).on('close', end);
+    pair.upstream = upstream;
+    upstream.on('error', () => client.destroy());
+    upstream.on('close', () => client.destroy());
     client.pipe(upstream);
     upstream.pipe(client);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as net.AddressInfo).port;
+  const dropAll = (reset: boolean) => {
+    for (const p of pairs) {
+      if (reset) p.client.resetAndDestroy();
+      else p.client.destroy();
+      p.upstream?.destroy();
+    }
+    pairs.clear();
+  };
   return {
     port,
     cut() {
-      up = false;
-      for (const s of sockets) s.resetAndDestroy();
-      sockets.clear();
+      mode = 'cut';
+      dropAll(true);
+    },
+    freeze() {
+      mode = 'frozen';
+      for (const p of pairs) {
+        if (!p.upstream) continue;
+        p.client.unpipe(p.upstream);
+        p.upstream.unpipe(p.client);
+        p.client.pause();
+        p.upstream.pause();
+      }
     },
     restore() {
-      up = true;
+      if (mode === 'frozen') dropAll(false);
+      mode = 'up';
     },
     async close() {
-      up = false;
-      for (const s of sockets) s.destroy();
+      mode = 'cut';
+      dropAll(false);
       await new Promise((r) => server.close(r));
     },
   };
