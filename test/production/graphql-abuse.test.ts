@@ -1,3 +1,4 @@
+import { getIntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { email, LOGIN, REGISTER } from './support.js';
@@ -232,6 +233,20 @@ describe('outside production', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/text\/html/);
     expect(await res.text()).toMatch(/embeddable-sandbox|sandbox/i);
+  });
+
+  it('the introspection query of Apollo Studio passes the default limits', async () => {
+    const r = await t.gql(
+      getIntrospectionQuery({
+        descriptions: true,
+        specifiedByUrl: true,
+        directiveIsRepeatable: true,
+        schemaDescription: true,
+        inputValueDeprecation: true,
+      }),
+    );
+    expect(r.errors).toBeUndefined();
+    expect(r.data.__schema.queryType.name).toBe('Query');
   });
 
   it('suggestions help developers', async () => {

@@ -1,0 +1,53 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { envSchema, parseEnv } from '../../src/config/config.schema.js';
+import { ROOT } from './support.js';
+
+describe('.env.example', () => {
+  const text = readFileSync(`${ROOT}.env.example`, 'utf8');
+
+  it('documents every variable of the config schema', () => {
+    const keys = Object.keys(envSchema.shape);
+    expect(keys.length).toBeGreaterThan(30);
+    const missing = keys.filter((k) => !new RegExp(`^#?\\s*${k}=`, 'm').test(text));
+    expect(missing).toEqual([]);
+  });
+
+  it('its documented values parse', () => {
+    const entries = [...text.matchAll(/^#?\s*([A-Z][A-Z0-9_]+)=(.*)$/gm)].map(([, k, v]) => [k, v]);
+    const env = Object.fromEntries(entries.filter(([k]) => k !== 'NODE_ENV'));
+    expect(() => parseEnv(env)).not.toThrow();
+  });
+});
+
+describe('production configuration is checked at start', () => {
+  it('requires a real JWT secret', () => {
+    expect(() => parseEnv({ NODE_ENV: 'production' })).toThrow(/JWT_ACCESS_SECRET/);
+    expect(() => parseEnv({ NODE_ENV: 'production', JWT_ACCESS_SECRET: 'changeme' })).toThrow(
+      /JWT_ACCESS_SECRET/,
+    );
+  });
+
+  it('refuses a wildcard CORS origin', () => {
+    expect(() => parseEnv({ CORS_ORIGINS: '*' })).toThrow(/CORS_ORIGINS/);
+    expect(
+      parseEnv({ CORS_ORIGINS: 'https://a.example, http://localhost:5173' }).CORS_ORIGINS,
+    ).toEqual(['https://a.example', 'http://localhost:5173']);
+  });
+
+  it('has the documented defaults for the limits', () => {
+    const env = parseEnv({});
+    expect(env).toMatchObject({
+      GRAPHQL_MAX_DEPTH: 8,
+      GRAPHQL_MAX_ALIASES: 30,
+      GRAPHQL_MAX_TOKENS: 1000,
+      GRAPHQL_MAX_COST: 5000,
+      GRAPHQL_MAX_DIRECTIVES: 10,
+      BODY_LIMIT: 100_000,
+      DATABASE_CONNECT_TIMEOUT: 3000,
+      DATABASE_QUERY_TIMEOUT: 5000,
+      REDIS_COMMAND_TIMEOUT: 1000,
+      SHUTDOWN_TIMEOUT: 10_000,
+    });
+  });
+});
