@@ -142,10 +142,8 @@ export class AuthService {
         now,
       });
       if (won) {
-        const user = await this.users.findById(row.session.userId);
-        if (!user) throw AppError.unauthenticated('Invalid refresh token');
-        this.logger.log({ event: 'refresh', userId: user.id, sessionId: row.sessionId });
-        return this.issue(toUser(user), row.sessionId, child, expiresAt);
+        this.logger.log({ event: 'refresh', userId: row.user.id, sessionId: row.sessionId });
+        return this.issue(toUser(row.user), row.sessionId, child, expiresAt);
       }
     }
     // Already rotated (before, or by a concurrent call that won the swap).
@@ -173,10 +171,8 @@ export class AuthService {
       parentRotatedAt &&
       now - parentRotatedAt.getTime() <= grace
     ) {
-      const user = await this.users.findById(userId);
-      if (!user) throw AppError.unauthenticated('Invalid refresh token');
       this.logger.log({ event: 'refresh_concurrent', userId, sessionId });
-      return this.issue(toUser(user), sessionId, child, again.expiresAt);
+      return this.issue(toUser(again.user), sessionId, child, again.expiresAt);
     }
     await this.sessions.revoke(sessionId, 'reuse');
     this.logger.warn({ event: 'refresh_token_reuse', userId, sessionId });

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaClient } from '../generated/prisma/client.js';
+import type { Role } from '../generated/prisma/enums.js';
 
 export interface NewSession {
   userId: string;
@@ -7,6 +8,44 @@ export interface NewSession {
   ip: string | null;
   tokenHash: string;
   expiresAt: Date;
+}
+
+interface FlatRefreshTokenRow {
+  id: string;
+  sessionId: string;
+  tokenHash: string;
+  createdAt: Date;
+  expiresAt: Date;
+  rotatedAt: Date | null;
+  replacedById: string | null;
+  userId: string;
+  sessionRevokedAt: Date | null;
+  sessionExpiresAt: Date;
+  email: string;
+  name: string | null;
+  role: Role;
+  userCreatedAt: Date;
+  userUpdatedAt: Date;
+}
+
+export interface RefreshTokenRow {
+  id: string;
+  sessionId: string;
+  tokenHash: string;
+  createdAt: Date;
+  expiresAt: Date;
+  rotatedAt: Date | null;
+  replacedById: string | null;
+  session: { id: string; userId: string; revokedAt: Date | null; expiresAt: Date };
+  /** The session's user, public columns only. */
+  user: {
+    id: string;
+    email: string;
+    name: string | null;
+    role: Role;
+    createdAt: Date;
+    updatedAt: Date;
+  };
 }
 
 export type RevokeReason = 'logout' | 'logout_all' | 'reuse' | 'revoked' | 'password_change';
@@ -29,18 +68,59 @@ export class SessionsRepository {
     });
   }
 
-  findRefreshToken(tokenHash: string) {
-    return this.prisma.refreshToken.findUnique({
-      where: { tokenHash },
-      include: { session: true },
-    });
+  /**
+   * A refresh-token row with its session and the session's user (public
+   * columns only), in one statement: Prisma's `include` would take two, and
+   * the refresh path would then need a third for the user.
+   */
+  async findRefreshToken(tokenHash: string): Promise<RefreshTokenRow | null> {
+    const rows = await this.prisma.$queryRaw<FlatRefreshTokenRow[]>`
+      SELECT rt.id, rt.session_id AS "sessionId", rt.token_hash AS "tokenHash",
+             rt.created_at AS "createdAt", rt.expires_at AS "expiresAt",
+             rt.rotated_at AS "rotatedAt", rt.replaced_by_id AS "replacedById",
+             s.user_id AS "userId", s.revoked_at AS "sessionRevokedAt",
+             s.expires_at AS "sessionExpiresAt",
+             u.email, u.name, u.role::text AS role,
+             u.created_at AS "userCreatedAt", u.updated_at AS "userUpdatedAt"
+      FROM refresh_tokens rt
+      JOIN sessions s ON s.id = rt.session_id
+      JOIN users u ON u.id = s.user_id
+      WHERE rt.token_hash = ${tokenHash}`;
+    const r = rows[0];
+    if (!r) return null;
+    return {
+      id: r.id,
+      sessionId: r.sessionId,
+      tokenHash: r.tokenHash,
+      createdAt: r.createdAt,
+      expiresAt: r.expiresAt,
+      rotatedAt: r.rotatedAt,
+      replacedById: r.replacedById,
+      session: {
+        id: r.sessionId,
+        userId: r.userId,
+        revokedAt: r.sessionRevokedAt,
+        expiresAt: r.sessionExpiresAt,
+      },
+      user: {
+        id: r.userId,
+        email: r.email,
+        name: r.name,
+        role: r.role,
+        createdAt: r.userCreatedAt,
+        updatedAt: r.userUpdatedAt,
+      },
+    };
   }
 
   /**
-   * Rotation in one transaction: a compare-and-swap marks the parent rotated
-   * only if nobody did it first (and its session is still live), then the
-   * child row is inserted and the session's expiry slides. Returns false when
-   * the swap lost: the caller then treats the parent as already rotated.
+   * Rotation as ONE statement (so one round trip, and atomic): a
+   * compare-and-swap marks the parent rotated only if nobody did it first,
+   * it has not expired and its session is live; only then is the child row
+   * inserted and the session's expiry slid. Under concurrency PostgreSQL
+   * re-checks the WHERE of a blocked UPDATE after the winner commits, so
+   * exactly one caller swaps. Returns false when the swap lost: the caller
+   * then treats the parent as already rotated.
    */
   async rotate(args: {
     parentId: string;
@@ -50,33 +130,29 @@ export class SessionsRepository {
     expiresAt: Date;
     now: Date;
   }): Promise<boolean> {
-    return this.prisma.$transaction(async (tx) => {
-      const swapped = await tx.refreshToken.updateMany({
-        where: {
-          id: args.parentId,
-          rotatedAt: null,
-          expiresAt: { gt: args.now },
-          session: { revokedAt: null },
-        },
-        data: { rotatedAt: args.now, replacedById: args.childId },
-      });
-      if (swapped.count !== 1) return false;
-      await tx.refreshToken.create({
-        data: {
-          id: args.childId,
-          sessionId: args.sessionId,
-          tokenHash: args.childHash,
-          expiresAt: args.expiresAt,
-          // The rotation time, on the app's clock (the grace window is measured from it).
-          createdAt: args.now,
-        },
-      });
-      await tx.session.update({
-        where: { id: args.sessionId },
-        data: { lastUsedAt: args.now, expiresAt: args.expiresAt },
-      });
-      return true;
-    });
+    const rows = await this.prisma.$queryRaw<{ rotated: number }[]>`
+      WITH cas AS (
+        UPDATE refresh_tokens rt
+           SET rotated_at = ${args.now}, replaced_by_id = ${args.childId}::uuid
+         WHERE rt.id = ${args.parentId}::uuid
+           AND rt.rotated_at IS NULL
+           AND rt.expires_at > ${args.now}
+           AND EXISTS (SELECT 1 FROM sessions s
+                        WHERE s.id = rt.session_id AND s.revoked_at IS NULL)
+        RETURNING rt.session_id
+      ), child AS (
+        -- created_at is the rotation time on the app's clock: the grace window is measured from it.
+        INSERT INTO refresh_tokens (id, session_id, token_hash, created_at, expires_at)
+        SELECT ${args.childId}::uuid, cas.session_id, ${args.childHash}, ${args.now}, ${args.expiresAt}
+          FROM cas
+        RETURNING id
+      ), slid AS (
+        UPDATE sessions SET last_used_at = ${args.now}, expires_at = ${args.expiresAt}
+         WHERE id IN (SELECT session_id FROM cas)
+        RETURNING id
+      )
+      SELECT (SELECT count(*) FROM child)::int AS rotated`;
+    return rows[0]?.rotated === 1;
   }
 
   /** Revokes a live session; false if it was already revoked or does not exist. */

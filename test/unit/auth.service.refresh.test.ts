@@ -31,6 +31,7 @@ type Row = {
   rotatedAt: Date | null;
   replacedById: string | null;
   session: { id: string; userId: string; revokedAt: Date | null; expiresAt: Date };
+  user: typeof USER;
 };
 
 /**
@@ -59,6 +60,7 @@ function setup(env: Record<string, string> = {}) {
       rotatedAt: null,
       replacedById: null,
       session,
+      user: USER,
       ...over,
     };
     rows.set(hash, row);
@@ -87,6 +89,7 @@ function setup(env: Record<string, string> = {}) {
           rotatedAt: null,
           replacedById: null,
           session,
+          user: USER,
         });
         return true;
       },
