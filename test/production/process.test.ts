@@ -107,8 +107,18 @@ describe('structured logs without secrets', () => {
       ).data.logout,
     ).toBe(true);
 
-    // The logout event is the last thing logged by the flow.
     await s.waitForLine((l) => l.event === 'logout', 10_000);
+
+    // Past AUTH_RATE_LIMIT (20 a minute) refreshToken is refused and logged as
+    // rate_limited; the junk tokens it was given are never logged.
+    let limited = 0;
+    for (let i = 0; i < 25 && !limited; i++) {
+      const r = await gqlAt(s.url, REFRESH, { i: { refreshToken: junk } });
+      if (r.code === 'TOO_MANY_REQUESTS') limited = i + 1;
+    }
+    expect(limited).toBeGreaterThan(0);
+    // The rate_limited event is the last thing logged by the flow.
+    await s.waitForLine((l) => l.event === 'rate_limited', 10_000);
     await new Promise((r) => setTimeout(r, 200));
     const out = s.lines.join('\n');
 

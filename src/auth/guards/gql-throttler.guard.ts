@@ -1,4 +1,4 @@
-import { Injectable, type ExecutionContext } from '@nestjs/common';
+import { Injectable, Logger, type ExecutionContext } from '@nestjs/common';
 import { GqlExecutionContext } from '@nestjs/graphql';
 import { ThrottlerGuard, type ThrottlerLimitDetail } from '@nestjs/throttler';
 import { AppError } from '../../common/errors.js';
@@ -11,15 +11,22 @@ import type { GqlContext } from '../../graphql/context.js';
  */
 @Injectable()
 export class GqlThrottlerGuard extends ThrottlerGuard {
+  private readonly authLogger = new Logger('Auth');
+
   getRequestResponse(context: ExecutionContext) {
     const ctx = GqlExecutionContext.create(context).getContext<GqlContext>();
     return { req: ctx.req, res: ctx.res };
   }
 
   protected async throwThrottlingException(
-    _context: ExecutionContext,
+    context: ExecutionContext,
     detail: ThrottlerLimitDetail,
   ): Promise<void> {
+    this.authLogger.warn({
+      event: 'rate_limited',
+      operation: context.getHandler().name,
+      retryAfterSeconds: detail.timeToBlockExpire,
+    });
     throw AppError.tooManyRequests(Math.max(1, Math.ceil(detail.timeToBlockExpire)));
   }
 }
