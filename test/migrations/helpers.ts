@@ -1,7 +1,7 @@
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
+import { createPgDatabase, type OwnedDatabase } from '../support/databases.js';
 import { defaultMigrationsDir } from '../../src/database/migrator.js';
 
 export const PG_URL = process.env.TEST_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
@@ -20,24 +20,6 @@ export async function tempMigrations(extra: Record<string, string> = {}): Promis
 export const removeDir = (dir: string) => rm(dir, { recursive: true, force: true });
 
 /** A throwaway PostgreSQL database: its URL and a drop function. */
-export async function freshPgDatabase(): Promise<{
-  url: string;
-  drop(): Promise<void>;
-}> {
-  const name = `mig_${Math.random().toString(36).slice(2, 10)}`;
-  const admin = new pg.Client({ connectionString: PG_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(PG_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const c = new pg.Client({ connectionString: PG_URL });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
+export function freshPgDatabase(): Promise<OwnedDatabase> {
+  return createPgDatabase(PG_URL, 'mig');
 }

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
+import { createPgDatabase, type OwnedDatabase } from '../support/databases.js';
 
 /** The shared PostgreSQL server of the machine (CONTRACT: trust auth, database `test`). */
 export const PG_BASE = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
@@ -10,23 +11,8 @@ export const REDIS_BASE = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 export const ROOT = new URL('../../', import.meta.url).pathname;
 
 /** A fresh database on the shared server, owned by this test and dropped at the end. */
-export async function createDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `authprod_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: PG_BASE });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const u = new URL(PG_BASE);
-  u.pathname = `/${name}`;
-  return {
-    url: u.toString(),
-    async drop() {
-      const c = new pg.Client({ connectionString: PG_BASE });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
+export function createDatabase(): Promise<OwnedDatabase> {
+  return createPgDatabase(PG_BASE, 'authprod');
 }
 
 /** Runs SQL on a database the test owns. */

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { print, type DocumentNode } from 'graphql';
-import pg from 'pg';
 import { createApp } from '../../src/app.factory.js';
 import { loadAppConfig, type AppConfig } from '../../src/config/app-config.js';
 import { openDatabase, openPgliteDatabase, type Database } from '../../src/database/prisma.js';
+import { createPgDatabase, type OwnedDatabase } from './databases.js';
 
 /**
  * Boots the real app (Fastify + Apollo + Prisma) on a random loopback port,
@@ -58,27 +58,10 @@ export interface GqlResponse<T> {
 
 export const TEST_SECRET = randomBytes(32).toString('base64url');
 
-export async function createTestDatabase(): Promise<
-  { url: string; drop(): Promise<void> } | undefined
-> {
+/** A fresh PostgreSQL database when TEST_DATABASE_URL is set; undefined means PGlite. */
+export async function createTestDatabase(): Promise<OwnedDatabase | undefined> {
   const base = process.env.TEST_DATABASE_URL;
-  if (!base) return undefined;
-  const name = `authtest_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const u = new URL(base);
-  u.pathname = `/${name}`;
-  return {
-    url: u.toString(),
-    async drop() {
-      const c = new pg.Client({ connectionString: base });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
+  return base ? createPgDatabase(base, 'authtest') : undefined;
 }
 
 export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
