@@ -13,6 +13,8 @@ export default tseslint.config(
       'examples/**/dist/',
       'examples/**/src/generated/',
       'bench/results/',
+      'bench/platforms/node_modules/',
+      'bench/platforms/out/',
       'coverage/',
       '.data/',
     ],
