@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { createPgDatabase, type OwnedDatabase } from '../support/databases.js';
 import { defaultMigrationsDir } from '../../src/database/migrator.js';
 
-export const PG_URL = process.env.TEST_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
+export { PG_SERVER_URL as PG_URL } from '../support/services.js';
+import { PG_SERVER_URL as PG_URL } from '../support/services.js';
 
 /** A temp copy of the committed migrations folder plus `extra` migrations (name -> SQL). */
 export async function tempMigrations(extra: Record<string, string> = {}): Promise<string> {

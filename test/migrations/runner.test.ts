@@ -13,6 +13,7 @@ import {
   readMigrations,
   type SqlClient,
 } from '../../src/database/migrator.js';
+import { missing } from '../support/services.js';
 import { freshPgDatabase, removeDir, tempMigrations } from './helpers.js';
 
 interface Db {
@@ -65,176 +66,179 @@ const tableExists = async (client: SqlClient, name: string) =>
     ])
   ).length === 1;
 
-describe.each(['pglite', 'postgres'])('applyMigrations on %s', (kind) => {
-  let db: Db;
-  const dirs: string[] = [];
-  const temp = async (extra?: Record<string, string>) => {
-    const dir = await tempMigrations(extra);
-    dirs.push(dir);
-    return dir;
-  };
-  beforeAll(async () => {
-    db = await open[kind]();
-  });
-  afterAll(async () => {
-    await db?.close();
-    await Promise.all(dirs.map(removeDir));
-  });
-  // Each test gets its own database: reopen after every test but the last.
-  afterEach(async () => {
-    await db.close();
-    db = await open[kind]();
-  });
-
-  it('applies the committed migrations once, with rows like Prisma writes', async () => {
-    const files = await readMigrations(defaultMigrationsDir());
-    expect(files.map((f) => f.name)).toEqual([expect.stringMatching(/^\d{14}_init$/)]);
-    const logs: string[] = [];
-
-    const first = await applyMigrations(db.client, {
-      log: (m) => logs.push(m),
+describe.each(missing('postgres') ? ['pglite'] : ['pglite', 'postgres'])(
+  'applyMigrations on %s',
+  (kind) => {
+    let db: Db;
+    const dirs: string[] = [];
+    const temp = async (extra?: Record<string, string>) => {
+      const dir = await tempMigrations(extra);
+      dirs.push(dir);
+      return dir;
+    };
+    beforeAll(async () => {
+      db = await open[kind]();
     });
-    expect(first.applied).toEqual(files.map((f) => f.name));
-    expect(logs).toEqual([`Applied migration ${files[0].name}`]);
-    for (const t of ['users', 'sessions', 'refresh_tokens']) {
-      expect(await tableExists(db.client, t)).toBe(true);
-    }
-
-    const second = await applyMigrations(db.client);
-    expect(second.applied).toEqual([]);
-
-    const rows = await rowsOf(db.client);
-    expect(rows).toHaveLength(1);
-    const sql = await readFile(
-      join(defaultMigrationsDir(), files[0].name, 'migration.sql'),
-      'utf8',
-    );
-    expect(rows[0]).toMatchObject({
-      migration_name: files[0].name,
-      checksum: sha256(sql),
-      logs: null,
-      rolled_back_at: null,
-      applied_steps_count: 1,
+    afterAll(async () => {
+      await db?.close();
+      await Promise.all(dirs.map(removeDir));
     });
-    expect(rows[0].checksum).toMatch(/^[0-9a-f]{64}$/);
-    expect(rows[0].id).toMatch(
-      /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
-    );
-    expect(rows[0].finished_at).toBeInstanceOf(Date);
-    expect(rows[0].finished_at!.getTime()).toBeGreaterThanOrEqual(rows[0].started_at.getTime());
-  });
+    // Each test gets its own database: reopen after every test but the last.
+    afterEach(async () => {
+      await db.close();
+      db = await open[kind]();
+    });
 
-  it("creates _prisma_migrations with Prisma's column types", async () => {
-    await applyMigrations(db.client, { migrationsDir: await temp() });
-    const cols = await db.client.query<Record<string, unknown>>(
-      `SELECT column_name, data_type, character_maximum_length AS len, is_nullable, column_default
+    it('applies the committed migrations once, with rows like Prisma writes', async () => {
+      const files = await readMigrations(defaultMigrationsDir());
+      expect(files.map((f) => f.name)).toEqual([expect.stringMatching(/^\d{14}_init$/)]);
+      const logs: string[] = [];
+
+      const first = await applyMigrations(db.client, {
+        log: (m) => logs.push(m),
+      });
+      expect(first.applied).toEqual(files.map((f) => f.name));
+      expect(logs).toEqual([`Applied migration ${files[0].name}`]);
+      for (const t of ['users', 'sessions', 'refresh_tokens']) {
+        expect(await tableExists(db.client, t)).toBe(true);
+      }
+
+      const second = await applyMigrations(db.client);
+      expect(second.applied).toEqual([]);
+
+      const rows = await rowsOf(db.client);
+      expect(rows).toHaveLength(1);
+      const sql = await readFile(
+        join(defaultMigrationsDir(), files[0].name, 'migration.sql'),
+        'utf8',
+      );
+      expect(rows[0]).toMatchObject({
+        migration_name: files[0].name,
+        checksum: sha256(sql),
+        logs: null,
+        rolled_back_at: null,
+        applied_steps_count: 1,
+      });
+      expect(rows[0].checksum).toMatch(/^[0-9a-f]{64}$/);
+      expect(rows[0].id).toMatch(
+        /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+      );
+      expect(rows[0].finished_at).toBeInstanceOf(Date);
+      expect(rows[0].finished_at!.getTime()).toBeGreaterThanOrEqual(rows[0].started_at.getTime());
+    });
+
+    it("creates _prisma_migrations with Prisma's column types", async () => {
+      await applyMigrations(db.client, { migrationsDir: await temp() });
+      const cols = await db.client.query<Record<string, unknown>>(
+        `SELECT column_name, data_type, character_maximum_length AS len, is_nullable, column_default
          FROM information_schema.columns WHERE table_name = '_prisma_migrations'
         ORDER BY ordinal_position`,
-    );
-    expect(cols.map((c) => [c.column_name, c.data_type, c.len, c.is_nullable])).toEqual([
-      ['id', 'character varying', 36, 'NO'],
-      ['checksum', 'character varying', 64, 'NO'],
-      ['finished_at', 'timestamp with time zone', null, 'YES'],
-      ['migration_name', 'character varying', 255, 'NO'],
-      ['logs', 'text', null, 'YES'],
-      ['rolled_back_at', 'timestamp with time zone', null, 'YES'],
-      ['started_at', 'timestamp with time zone', null, 'NO'],
-      ['applied_steps_count', 'integer', null, 'NO'],
-    ]);
-    expect(cols.find((c) => c.column_name === 'started_at')?.column_default).toBe('now()');
-    expect(cols.find((c) => c.column_name === 'applied_steps_count')?.column_default).toBe('0');
-  });
-
-  it('records a failing migration, keeps none of its effects, and refuses later runs', async () => {
-    const broken = '20990101000000_broken';
-    const dir = await temp({
-      [broken]:
-        'CREATE TABLE "half_done" ("id" INTEGER);\n' +
-        'INSERT INTO "half_done" VALUES (1);\n' +
-        'ALTER TABLE "users" ADD COLUMN "nope" NO_SUCH_TYPE;\n',
+      );
+      expect(cols.map((c) => [c.column_name, c.data_type, c.len, c.is_nullable])).toEqual([
+        ['id', 'character varying', 36, 'NO'],
+        ['checksum', 'character varying', 64, 'NO'],
+        ['finished_at', 'timestamp with time zone', null, 'YES'],
+        ['migration_name', 'character varying', 255, 'NO'],
+        ['logs', 'text', null, 'YES'],
+        ['rolled_back_at', 'timestamp with time zone', null, 'YES'],
+        ['started_at', 'timestamp with time zone', null, 'NO'],
+        ['applied_steps_count', 'integer', null, 'NO'],
+      ]);
+      expect(cols.find((c) => c.column_name === 'started_at')?.column_default).toBe('now()');
+      expect(cols.find((c) => c.column_name === 'applied_steps_count')?.column_default).toBe('0');
     });
 
-    const err = await applyMigrations(db.client, { migrationsDir: dir }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(MigrationError);
-    expect((err as Error).message).toContain(broken);
-    expect((err as Error).message).toMatch(/no_such_type/i);
+    it('records a failing migration, keeps none of its effects, and refuses later runs', async () => {
+      const broken = '20990101000000_broken';
+      const dir = await temp({
+        [broken]:
+          'CREATE TABLE "half_done" ("id" INTEGER);\n' +
+          'INSERT INTO "half_done" VALUES (1);\n' +
+          'ALTER TABLE "users" ADD COLUMN "nope" NO_SUCH_TYPE;\n',
+      });
 
-    const rows = await rowsOf(db.client);
-    expect(rows.map((r) => r.migration_name)).toEqual([expect.stringMatching(/_init$/), broken]);
-    expect(rows[0].finished_at).not.toBeNull();
-    expect(rows[1]).toMatchObject({
-      finished_at: null,
-      applied_steps_count: 0,
-      rolled_back_at: null,
+      const err = await applyMigrations(db.client, { migrationsDir: dir }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(MigrationError);
+      expect((err as Error).message).toContain(broken);
+      expect((err as Error).message).toMatch(/no_such_type/i);
+
+      const rows = await rowsOf(db.client);
+      expect(rows.map((r) => r.migration_name)).toEqual([expect.stringMatching(/_init$/), broken]);
+      expect(rows[0].finished_at).not.toBeNull();
+      expect(rows[1]).toMatchObject({
+        finished_at: null,
+        applied_steps_count: 0,
+        rolled_back_at: null,
+      });
+      expect(rows[1].logs).toContain(broken);
+      expect(rows[1].logs).toMatch(/no_such_type/i);
+      // Atomic: the statements before the failing one were rolled back.
+      expect(await tableExists(db.client, 'half_done')).toBe(false);
+      expect(await tableExists(db.client, 'users')).toBe(true);
+
+      // Prisma's P3009: even a fixed file is not applied until the failure is resolved.
+      await writeFile(
+        join(dir, broken, 'migration.sql'),
+        'CREATE TABLE "half_done" ("id" INTEGER);\n',
+      );
+      const again = await applyMigrations(db.client, {
+        migrationsDir: dir,
+      }).catch((e: unknown) => e);
+      expect(again).toBeInstanceOf(MigrationError);
+      expect((again as Error).message).toMatch(/failed migrations/);
+      expect((again as Error).message).toContain(broken);
+      expect(await rowsOf(db.client)).toHaveLength(2);
+
+      // `prisma migrate resolve --rolled-back` does this; then the fixed file applies.
+      await db.client.query(
+        `UPDATE "_prisma_migrations" SET rolled_back_at = now() WHERE migration_name = $1`,
+        [broken],
+      );
+      expect((await applyMigrations(db.client, { migrationsDir: dir })).applied).toEqual([broken]);
+      expect(await tableExists(db.client, 'half_done')).toBe(true);
     });
-    expect(rows[1].logs).toContain(broken);
-    expect(rows[1].logs).toMatch(/no_such_type/i);
-    // Atomic: the statements before the failing one were rolled back.
-    expect(await tableExists(db.client, 'half_done')).toBe(false);
-    expect(await tableExists(db.client, 'users')).toBe(true);
 
-    // Prisma's P3009: even a fixed file is not applied until the failure is resolved.
-    await writeFile(
-      join(dir, broken, 'migration.sql'),
-      'CREATE TABLE "half_done" ("id" INTEGER);\n',
-    );
-    const again = await applyMigrations(db.client, {
-      migrationsDir: dir,
-    }).catch((e: unknown) => e);
-    expect(again).toBeInstanceOf(MigrationError);
-    expect((again as Error).message).toMatch(/failed migrations/);
-    expect((again as Error).message).toContain(broken);
-    expect(await rowsOf(db.client)).toHaveLength(2);
+    it('refuses an applied migration whose file changed or vanished, accepts CRLF', async () => {
+      const second = '20990101000000_add_table';
+      const dir = await temp({
+        [second]: 'CREATE TABLE "extra" ("id" INTEGER);\n',
+      });
+      expect((await applyMigrations(db.client, { migrationsDir: dir })).applied).toHaveLength(2);
+      const file = join(dir, second, 'migration.sql');
 
-    // `prisma migrate resolve --rolled-back` does this; then the fixed file applies.
-    await db.client.query(
-      `UPDATE "_prisma_migrations" SET rolled_back_at = now() WHERE migration_name = $1`,
-      [broken],
-    );
-    expect((await applyMigrations(db.client, { migrationsDir: dir })).applied).toEqual([broken]);
-    expect(await tableExists(db.client, 'half_done')).toBe(true);
-  });
+      // Git on Windows may check the file out with CRLF: Prisma accepts that.
+      await writeFile(file, 'CREATE TABLE "extra" ("id" INTEGER);\r\n');
+      expect((await applyMigrations(db.client, { migrationsDir: dir })).applied).toEqual([]);
 
-  it('refuses an applied migration whose file changed or vanished, accepts CRLF', async () => {
-    const second = '20990101000000_add_table';
-    const dir = await temp({
-      [second]: 'CREATE TABLE "extra" ("id" INTEGER);\n',
+      await writeFile(file, 'CREATE TABLE "extra" ("id" BIGINT);\n');
+      const changed = await applyMigrations(db.client, {
+        migrationsDir: dir,
+      }).catch((e) => e);
+      expect(changed).toBeInstanceOf(MigrationError);
+      expect((changed as Error).message).toMatch(new RegExp(`${second}.*modified`));
+
+      await rm(join(dir, second), { recursive: true });
+      const gone = await applyMigrations(db.client, { migrationsDir: dir }).catch((e) => e);
+      expect(gone).toBeInstanceOf(MigrationError);
+      expect((gone as Error).message).toMatch(new RegExp(`${second}.*missing`));
     });
-    expect((await applyMigrations(db.client, { migrationsDir: dir })).applied).toHaveLength(2);
-    const file = join(dir, second, 'migration.sql');
 
-    // Git on Windows may check the file out with CRLF: Prisma accepts that.
-    await writeFile(file, 'CREATE TABLE "extra" ("id" INTEGER);\r\n');
-    expect((await applyMigrations(db.client, { migrationsDir: dir })).applied).toEqual([]);
-
-    await writeFile(file, 'CREATE TABLE "extra" ("id" BIGINT);\n');
-    const changed = await applyMigrations(db.client, {
-      migrationsDir: dir,
-    }).catch((e) => e);
-    expect(changed).toBeInstanceOf(MigrationError);
-    expect((changed as Error).message).toMatch(new RegExp(`${second}.*modified`));
-
-    await rm(join(dir, second), { recursive: true });
-    const gone = await applyMigrations(db.client, { migrationsDir: dir }).catch((e) => e);
-    expect(gone).toBeInstanceOf(MigrationError);
-    expect((gone as Error).message).toMatch(new RegExp(`${second}.*missing`));
-  });
-
-  it('releases the advisory lock, also after a failure', async () => {
-    const dir = await temp({
-      '20990101000000_broken': 'SELECT no_such_column;',
+    it('releases the advisory lock, also after a failure', async () => {
+      const dir = await temp({
+        '20990101000000_broken': 'SELECT no_such_column;',
+      });
+      await expect(applyMigrations(db.client, { migrationsDir: dir })).rejects.toThrow(
+        MigrationError,
+      );
+      const locks = await db.client.query(
+        `SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = 72707369 AND granted`,
+      );
+      expect(locks).toEqual([]);
     });
-    await expect(applyMigrations(db.client, { migrationsDir: dir })).rejects.toThrow(
-      MigrationError,
-    );
-    const locks = await db.client.query(
-      `SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = 72707369 AND granted`,
-    );
-    expect(locks).toEqual([]);
-  });
-});
+  },
+);
 
-describe('applyMigrations on postgres, concurrently', () => {
+describe.skipIf(missing('postgres'))('applyMigrations on postgres, concurrently', () => {
   it('two runners at once apply each migration once', async () => {
     const fresh = await freshPgDatabase();
     const names = ['20990101000000_a', '20990101000001_b', '20990101000002_c'];

@@ -12,6 +12,7 @@ import {
   sql,
   tcpProxy,
 } from './support.js';
+import { missing } from '../support/services.js';
 
 const PASSWORD = 'correct horse battery';
 const SESSIONS = `{ sessions { id current } }`;
@@ -36,7 +37,7 @@ async function eventually(check: () => Promise<boolean>, tries = 60): Promise<bo
  * PostgreSQL goes away under a running API (a TCP proxy in front of the shared
  * server that the test cuts or freezes), then comes back.
  */
-describe('PostgreSQL stops while the API runs', () => {
+describe.skipIf(missing('postgres'))('PostgreSQL stops while the API runs', () => {
   let db: Awaited<ReturnType<typeof createDatabase>>;
   let proxy: Awaited<ReturnType<typeof tcpProxy>>;
   let t: TestApp;
@@ -121,7 +122,7 @@ describe('PostgreSQL stops while the API runs', () => {
 });
 
 /** A fault injected between the two writes of register and of refresh: nothing half-done. */
-describe('no partial writes', () => {
+describe.skipIf(missing('postgres'))('no partial writes', () => {
   let db: Awaited<ReturnType<typeof createDatabase>>;
   let t: TestApp;
 

@@ -13,6 +13,7 @@ import {
   REGISTER,
   startRedis,
 } from './support.js';
+import { missing } from '../support/services.js';
 
 const PASSWORD = 'correct horse battery';
 
@@ -21,147 +22,153 @@ const PASSWORD = 'correct horse battery';
  * Redis (a random key prefix per test run): everything that must hold across
  * instances behind one address.
  */
-describe('two instances behind one address (PostgreSQL + Redis)', () => {
-  let db: Awaited<ReturnType<typeof createDatabase>>;
-  let a: TestApp;
-  let b: TestApp;
-  const prefix = randomPrefix();
-  const LIMIT = 6;
+describe.skipIf(missing('postgres', 'redis'))(
+  'two instances behind one address (PostgreSQL + Redis)',
+  () => {
+    let db: Awaited<ReturnType<typeof createDatabase>>;
+    let a: TestApp;
+    let b: TestApp;
+    const prefix = randomPrefix();
+    const LIMIT = 6;
 
-  beforeAll(async () => {
-    db = await createDatabase();
-    const env = {
-      DATABASE_URL: db.url,
-      REDIS_URL: REDIS_BASE,
-      REDIS_KEY_PREFIX: prefix,
-      AUTH_RATE_LIMIT: String(LIMIT),
-      AUTH_LOGIN_MAX_FAILURES: '3',
-      REFRESH_REUSE_GRACE: '0',
-    };
-    a = await startTestApp(env);
-    b = await startTestApp(env);
-  });
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    await db?.drop();
-    const r = new Redis(REDIS_BASE);
-    const keys = await r.keys(`${prefix}*`);
-    if (keys.length) await r.del(...keys);
-    await r.quit();
-  });
-
-  it('a refresh token rotated on one instance is refused on the other', async () => {
-    const reg = await a.gql(REGISTER, { i: { email: email('rot'), password: PASSWORD } });
-    const rt = reg.data.register.refreshToken;
-    const rotated = await a.gql(REFRESH, { i: { refreshToken: rt } });
-    expect(rotated.errors).toBeUndefined();
-    const child = rotated.data.refreshToken.refreshToken;
-    // The rotated-away token presented on b: reuse (grace 0 here), refused...
-    expect((await b.gql(REFRESH, { i: { refreshToken: rt } })).code).toBe('UNAUTHENTICATED');
-    // ...and the whole session is revoked, on a too.
-    expect((await a.gql(REFRESH, { i: { refreshToken: child } })).code).toBe('UNAUTHENTICATED');
-  });
-
-  it('logout on one instance ends the access token on the other', async () => {
-    const reg = await a.gql(REGISTER, { i: { email: email('out'), password: PASSWORD } });
-    const token = reg.data.register.accessToken;
-    expect((await b.gql(ME, {}, { token })).errors).toBeUndefined();
-    expect((await a.gql(LOGOUT, {}, { token })).data.logout).toBe(true);
-    expect((await b.gql(ME, {}, { token })).code).toBe('UNAUTHENTICATED');
-  });
-
-  it('the per-IP rate limit counts the calls made to both instances', async () => {
-    // A fresh email per call: only the IP limit is at play here.
-    const codes: (string | undefined)[] = [];
-    for (let i = 0; i < LIMIT; i++) {
-      const app = i % 2 === 0 ? a : b;
-      const r = await app.gql(LOGIN, { i: { email: email('rl'), password: 'wrong password' } });
-      codes.push(r.code);
-    }
-    expect(codes.every((c) => c === 'UNAUTHENTICATED')).toBe(true);
-    // LIMIT calls were made, half on each: the next one, on either, is over the limit.
-    const overA = await a.gql(LOGIN, { i: { email: email('rl'), password: 'x' } });
-    const overB = await b.gql(LOGIN, { i: { email: email('rl'), password: 'x' } });
-    expect(overA.code).toBe('TOO_MANY_REQUESTS');
-    expect(overB.code).toBe('TOO_MANY_REQUESTS');
-  });
-
-  it('the counters live in Redis under the configured prefix', async () => {
-    const r = new Redis(REDIS_BASE);
-    try {
-      expect((await r.keys(`${prefix}*`)).length).toBeGreaterThan(0);
-    } finally {
-      await r.quit();
-    }
-  });
-});
-
-describe('failed logins per account are shared by instances', () => {
-  let db: Awaited<ReturnType<typeof createDatabase>>;
-  let a: TestApp;
-  let b: TestApp;
-  const prefix = randomPrefix();
-
-  beforeAll(async () => {
-    db = await createDatabase();
-    const env = {
-      DATABASE_URL: db.url,
-      REDIS_URL: REDIS_BASE,
-      REDIS_KEY_PREFIX: prefix,
-      AUTH_LOGIN_MAX_FAILURES: '3',
-    };
-    a = await startTestApp(env);
-    b = await startTestApp(env);
-  });
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    await db?.drop();
-    const r = new Redis(REDIS_BASE);
-    const keys = await r.keys(`${prefix}*`);
-    if (keys.length) await r.del(...keys);
-    await r.quit();
-  });
-
-  it('3 failures spread over both instances lock the account on both', async () => {
-    const mail = email('lock');
-    await a.gql(REGISTER, { i: { email: mail, password: PASSWORD } });
-    expect((await a.gql(LOGIN, { i: { email: mail, password: 'wrong 1!' } })).code).toBe(
-      'UNAUTHENTICATED',
-    );
-    expect((await b.gql(LOGIN, { i: { email: mail, password: 'wrong 2!' } })).code).toBe(
-      'UNAUTHENTICATED',
-    );
-    expect((await a.gql(LOGIN, { i: { email: mail, password: 'wrong 3!' } })).code).toBe(
-      'UNAUTHENTICATED',
-    );
-    // Locked everywhere, even with the right password.
-    const onB = await b.gql(LOGIN, { i: { email: mail, password: PASSWORD } });
-    expect(onB.code).toBe('TOO_MANY_REQUESTS');
-    expect(Number(onB.errors?.[0].extensions?.retryAfter)).toBeGreaterThan(0);
-    expect((await a.gql(LOGIN, { i: { email: mail, password: PASSWORD } })).code).toBe(
-      'TOO_MANY_REQUESTS',
-    );
-    // Another account is not affected.
-    const other = email('free');
-    await b.gql(REGISTER, { i: { email: other, password: PASSWORD } });
-    expect(
-      (await a.gql(LOGIN, { i: { email: other, password: PASSWORD } })).errors,
-    ).toBeUndefined();
-  });
-
-  it('no email is stored in Redis (keys are hashed)', async () => {
-    const r = new Redis(REDIS_BASE);
-    try {
+    beforeAll(async () => {
+      db = await createDatabase();
+      const env = {
+        DATABASE_URL: db.url,
+        REDIS_URL: REDIS_BASE,
+        REDIS_KEY_PREFIX: prefix,
+        AUTH_RATE_LIMIT: String(LIMIT),
+        AUTH_LOGIN_MAX_FAILURES: '3',
+        REFRESH_REUSE_GRACE: '0',
+      };
+      a = await startTestApp(env);
+      b = await startTestApp(env);
+    });
+    afterAll(async () => {
+      await a?.close();
+      await b?.close();
+      await db?.drop();
+      const r = new Redis(REDIS_BASE);
       const keys = await r.keys(`${prefix}*`);
-      expect(keys.some((k) => k.includes('login-failures:'))).toBe(true);
-      expect(keys.some((k) => k.includes('@'))).toBe(false);
-    } finally {
+      if (keys.length) await r.del(...keys);
       await r.quit();
-    }
-  });
-});
+    });
+
+    it('a refresh token rotated on one instance is refused on the other', async () => {
+      const reg = await a.gql(REGISTER, { i: { email: email('rot'), password: PASSWORD } });
+      const rt = reg.data.register.refreshToken;
+      const rotated = await a.gql(REFRESH, { i: { refreshToken: rt } });
+      expect(rotated.errors).toBeUndefined();
+      const child = rotated.data.refreshToken.refreshToken;
+      // The rotated-away token presented on b: reuse (grace 0 here), refused...
+      expect((await b.gql(REFRESH, { i: { refreshToken: rt } })).code).toBe('UNAUTHENTICATED');
+      // ...and the whole session is revoked, on a too.
+      expect((await a.gql(REFRESH, { i: { refreshToken: child } })).code).toBe('UNAUTHENTICATED');
+    });
+
+    it('logout on one instance ends the access token on the other', async () => {
+      const reg = await a.gql(REGISTER, { i: { email: email('out'), password: PASSWORD } });
+      const token = reg.data.register.accessToken;
+      expect((await b.gql(ME, {}, { token })).errors).toBeUndefined();
+      expect((await a.gql(LOGOUT, {}, { token })).data.logout).toBe(true);
+      expect((await b.gql(ME, {}, { token })).code).toBe('UNAUTHENTICATED');
+    });
+
+    it('the per-IP rate limit counts the calls made to both instances', async () => {
+      // A fresh email per call: only the IP limit is at play here.
+      const codes: (string | undefined)[] = [];
+      for (let i = 0; i < LIMIT; i++) {
+        const app = i % 2 === 0 ? a : b;
+        const r = await app.gql(LOGIN, { i: { email: email('rl'), password: 'wrong password' } });
+        codes.push(r.code);
+      }
+      expect(codes.every((c) => c === 'UNAUTHENTICATED')).toBe(true);
+      // LIMIT calls were made, half on each: the next one, on either, is over the limit.
+      const overA = await a.gql(LOGIN, { i: { email: email('rl'), password: 'x' } });
+      const overB = await b.gql(LOGIN, { i: { email: email('rl'), password: 'x' } });
+      expect(overA.code).toBe('TOO_MANY_REQUESTS');
+      expect(overB.code).toBe('TOO_MANY_REQUESTS');
+    });
+
+    it('the counters live in Redis under the configured prefix', async () => {
+      const r = new Redis(REDIS_BASE);
+      try {
+        expect((await r.keys(`${prefix}*`)).length).toBeGreaterThan(0);
+      } finally {
+        await r.quit();
+      }
+    });
+  },
+);
+
+describe.skipIf(missing('postgres', 'redis'))(
+  'failed logins per account are shared by instances',
+  () => {
+    let db: Awaited<ReturnType<typeof createDatabase>>;
+    let a: TestApp;
+    let b: TestApp;
+    const prefix = randomPrefix();
+
+    beforeAll(async () => {
+      db = await createDatabase();
+      const env = {
+        DATABASE_URL: db.url,
+        REDIS_URL: REDIS_BASE,
+        REDIS_KEY_PREFIX: prefix,
+        AUTH_LOGIN_MAX_FAILURES: '3',
+      };
+      a = await startTestApp(env);
+      b = await startTestApp(env);
+    });
+    afterAll(async () => {
+      await a?.close();
+      await b?.close();
+      await db?.drop();
+      const r = new Redis(REDIS_BASE);
+      const keys = await r.keys(`${prefix}*`);
+      if (keys.length) await r.del(...keys);
+      await r.quit();
+    });
+
+    it('3 failures spread over both instances lock the account on both', async () => {
+      const mail = email('lock');
+      await a.gql(REGISTER, { i: { email: mail, password: PASSWORD } });
+      expect((await a.gql(LOGIN, { i: { email: mail, password: 'wrong 1!' } })).code).toBe(
+        'UNAUTHENTICATED',
+      );
+      expect((await b.gql(LOGIN, { i: { email: mail, password: 'wrong 2!' } })).code).toBe(
+        'UNAUTHENTICATED',
+      );
+      expect((await a.gql(LOGIN, { i: { email: mail, password: 'wrong 3!' } })).code).toBe(
+        'UNAUTHENTICATED',
+      );
+      // Locked everywhere, even with the right password.
+      const onB = await b.gql(LOGIN, { i: { email: mail, password: PASSWORD } });
+      expect(onB.code).toBe('TOO_MANY_REQUESTS');
+      expect(Number(onB.errors?.[0].extensions?.retryAfter)).toBeGreaterThan(0);
+      expect((await a.gql(LOGIN, { i: { email: mail, password: PASSWORD } })).code).toBe(
+        'TOO_MANY_REQUESTS',
+      );
+      // Another account is not affected.
+      const other = email('free');
+      await b.gql(REGISTER, { i: { email: other, password: PASSWORD } });
+      expect(
+        (await a.gql(LOGIN, { i: { email: other, password: PASSWORD } })).errors,
+      ).toBeUndefined();
+    });
+
+    it('no email is stored in Redis (keys are hashed)', async () => {
+      const r = new Redis(REDIS_BASE);
+      try {
+        const keys = await r.keys(`${prefix}*`);
+        expect(keys.some((k) => k.includes('login-failures:'))).toBe(true);
+        expect(keys.some((k) => k.includes('@'))).toBe(false);
+      } finally {
+        await r.quit();
+      }
+    });
+  },
+);
 
 /**
  * Redis goes away: the operations that need it (login, register, refreshToken
@@ -171,7 +178,7 @@ describe('failed logins per account are shared by instances', () => {
  * GET /health/ready says 503. When Redis returns, everything works again
  * without a restart.
  */
-describe('Redis stops and returns', () => {
+describe.skipIf(missing('postgres', 'redis'))('Redis stops and returns', () => {
   let db: Awaited<ReturnType<typeof createDatabase>>;
   let redis: Awaited<ReturnType<typeof startRedis>>;
   let t: TestApp;

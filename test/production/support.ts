@@ -6,8 +6,8 @@ import pg from 'pg';
 import { createPgDatabase, type OwnedDatabase } from '../support/databases.js';
 
 /** The shared PostgreSQL server of the machine (CONTRACT: trust auth, database `test`). */
-export const PG_BASE = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
-export const REDIS_BASE = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export { PG_SERVER_URL as PG_BASE, REDIS_SERVER_URL as REDIS_BASE } from '../support/services.js';
+import { PG_SERVER_URL as PG_BASE } from '../support/services.js';
 export const ROOT = new URL('../../', import.meta.url).pathname;
 
 /** A fresh database on the shared server, owned by this test and dropped at the end. */
