@@ -5,7 +5,6 @@ import { GraphQLModule } from '@nestjs/graphql';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import { ThrottlerModule } from '@nestjs/throttler';
 import type { Redis } from 'ioredis';
-import type { Logger as PinoRootLogger } from 'pino';
 import type { ValidationError } from 'class-validator';
 import { AuthModule } from './auth/auth.module.js';
 import { AppError } from './common/errors.js';
@@ -16,7 +15,6 @@ import type { Database } from './database/prisma.js';
 import { ApiExceptionFilter } from './graphql/error-mapping.js';
 import { graphqlOptions } from './graphql/graphql.options.js';
 import { HealthModule } from './health/health.module.js';
-import { loggingModule } from './logging/logging.module.js';
 import { REDIS, RedisModule } from './redis/redis.module.js';
 import { SessionsModule } from './sessions/sessions.module.js';
 import { UsersModule } from './users/users.module.js';
@@ -34,15 +32,17 @@ function fieldProblems(
 
 @Module({})
 export class AppModule {
-  static forRoot(
-    config: AppConfig,
-    db: Database,
-    opts: { rootLogger: PinoRootLogger },
-  ): DynamicModule {
+  /**
+   * No nestjs-pino LoggerModule: its Nest middleware (run through
+   * @fastify/middie) re-entered the logging context on every request. The
+   * request context and the request line are Fastify hooks
+   * (logging/logging.module.ts), and Nest's Logger is routed to pino in
+   * app.factory.ts.
+   */
+  static forRoot(config: AppConfig, db: Database): DynamicModule {
     return {
       module: AppModule,
       imports: [
-        loggingModule(opts.rootLogger),
         ConfigModule.forRoot(config),
         DatabaseModule.forRoot(db),
         RedisModule.forRoot(config),
