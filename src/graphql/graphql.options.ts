@@ -1,6 +1,9 @@
 import type { ApolloDriverConfig } from '@nestjs/apollo';
 import type { ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -59,7 +62,19 @@ export function graphqlOptions(config: AppConfig): Omit<ApolloDriverConfig, 'dri
     // at the endpoint; in production there is no landing page at all.
     graphiql: false,
     // (Nest's type names @apollo/server's CommonJS declarations; these are the same plugins.)
-    plugins: [landingPage, ...protection.plugins] as unknown as ApolloDriverConfig['plugins'],
+    // Cache control is on by default in Apollo Server: its willResolveField
+    // hook makes Apollo wrap EVERY field resolver (schemaInstrumentation) to
+    // compute a Cache-Control header nobody uses here (no @cacheControl
+    // hints, POST only, answers are per-user).
+    plugins: [
+      landingPage,
+      ApolloServerPluginCacheControlDisabled(),
+      ...protection.plugins,
+    ] as unknown as ApolloDriverConfig['plugins'],
+    // Nest's plugin resets the HTTP status to 200 when an execution error set
+    // one through extensions.http; ours never do (the filter builds every
+    // GraphQLError without it), so it would only add a hook to every request.
+    preserveHttpStatusForExecutionErrors: false,
     validationRules: protection.validationRules,
     parseOptions: { maxTokens: config.env.GRAPHQL_MAX_TOKENS },
     introspection: !production,
