@@ -1,13 +1,11 @@
-import { Module, ValidationPipe, type DynamicModule } from '@nestjs/common';
-import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { GraphQLModule } from '@nestjs/graphql';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import { ThrottlerModule } from '@nestjs/throttler';
 import type { Redis } from 'ioredis';
-import type { ValidationError } from 'class-validator';
 import { AuthModule } from './auth/auth.module.js';
-import { AppError } from './common/errors.js';
 import { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
@@ -18,17 +16,6 @@ import { HealthModule } from './health/health.module.js';
 import { REDIS, RedisModule } from './redis/redis.module.js';
 import { SessionsModule } from './sessions/sessions.module.js';
 import { UsersModule } from './users/users.module.js';
-
-function fieldProblems(
-  errors: ValidationError[],
-  prefix = '',
-): { field: string; message: string }[] {
-  return errors.flatMap((e) => {
-    const field = prefix ? `${prefix}.${e.property}` : e.property;
-    const own = Object.values(e.constraints ?? {}).map((message) => ({ field, message }));
-    return [...own, ...fieldProblems(e.children ?? [], field)];
-  });
-}
 
 @Module({})
 export class AppModule {
@@ -72,14 +59,11 @@ export class AppModule {
       ],
       providers: [
         { provide: APP_FILTER, useClass: ApiExceptionFilter },
-        {
-          provide: APP_PIPE,
-          useValue: new ValidationPipe({
-            transform: false,
-            forbidUnknownValues: false,
-            exceptionFactory: (errors) => AppError.badInput(fieldProblems(errors)),
-          }),
-        },
+        // No global ValidationPipe: as APP_PIPE it ran on every argument of
+        // every resolver call (the `me` hot path included, where there is
+        // nothing to validate). It is applied where class-validator rules
+        // are: each `@Args('input', validateInput)` of an @InputType class
+        // (graphql/graphql.options.ts). A new @InputType argument needs it too.
       ],
     };
   }

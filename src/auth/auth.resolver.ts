@@ -1,6 +1,7 @@
 import { UseGuards } from '@nestjs/common';
 import { Args, Context, Mutation, Resolver } from '@nestjs/graphql';
 import type { GqlContext } from '../graphql/context.js';
+import { validateInput } from '../graphql/graphql.options.js';
 import { AuthPayload } from './auth-payload.model.js';
 import { AuthService } from './auth.service.js';
 import { CurrentPrincipal } from './decorators/current-principal.decorator.js';
@@ -31,13 +32,13 @@ export class AuthResolver {
 
   @Mutation(() => AuthPayload, { description: 'Creates an account and opens a session.' })
   @UseGuards(GqlThrottlerGuard)
-  async register(@Args('input') input: RegisterInput, @Context() ctx: GqlContext) {
+  async register(@Args('input', validateInput) input: RegisterInput, @Context() ctx: GqlContext) {
     return this.transport.deliver(ctx.res, await this.auth.register(input, clientInfo(ctx)));
   }
 
   @Mutation(() => AuthPayload, { description: 'Opens a session.' })
   @UseGuards(GqlThrottlerGuard)
-  async login(@Args('input') input: LoginInput, @Context() ctx: GqlContext) {
+  async login(@Args('input', validateInput) input: LoginInput, @Context() ctx: GqlContext) {
     return this.transport.deliver(ctx.res, await this.auth.login(input, clientInfo(ctx)));
   }
 
@@ -46,7 +47,7 @@ export class AuthResolver {
   })
   @UseGuards(GqlThrottlerGuard)
   async refreshToken(
-    @Args('input', { type: () => RefreshTokenInput, nullable: true })
+    @Args('input', { type: () => RefreshTokenInput, nullable: true }, validateInput)
     input: RefreshTokenInput | null,
     @Context() ctx: GqlContext,
   ) {
@@ -59,7 +60,8 @@ export class AuthResolver {
       'Ends the session named by the refresh token (input or cookie), else by the Bearer token; allSessions ends them all.',
   })
   async logout(
-    @Args('input', { type: () => LogoutInput, nullable: true }) input: LogoutInput | null,
+    @Args('input', { type: () => LogoutInput, nullable: true }, validateInput)
+    input: LogoutInput | null,
     @Context() ctx: GqlContext,
   ) {
     const done = await this.auth.logout({
@@ -74,7 +76,7 @@ export class AuthResolver {
   @Mutation(() => Boolean, { description: 'Changes the password and ends every other session.' })
   @UseGuards(GqlAuthGuard)
   changePassword(
-    @Args('input') input: ChangePasswordInput,
+    @Args('input', validateInput) input: ChangePasswordInput,
     @CurrentPrincipal() principal: Principal,
   ) {
     return this.auth.changePassword(principal, input);
