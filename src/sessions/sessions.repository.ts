@@ -48,12 +48,52 @@ export interface RefreshTokenRow {
   };
 }
 
+/** The part of a `pg.Pool` used here. */
+interface PgQueryable {
+  query<R>(config: {
+    name: string;
+    text: string;
+    values: unknown[];
+  }): Promise<{ rows: R[] }>;
+}
+
+/**
+ * The `pg.Pool` behind Prisma's PostgreSQL driver adapter (the one
+ * src/database/prisma.ts creates, with its timeouts and error handling), or
+ * null (PGlite, or a Prisma whose internals moved: then every query goes
+ * through Prisma as before). Prisma does not expose it, hence the lookup.
+ */
+function pgPoolOf(prisma: PrismaClient): PgQueryable | null {
+  const pool = (
+    prisma as unknown as { _engineConfig?: { adapter?: { externalPool?: unknown } } }
+  )._engineConfig?.adapter?.externalPool as PgQueryable | null | undefined;
+  return pool && typeof pool.query === 'function' ? pool : null;
+}
+
 export type RevokeReason = 'logout' | 'logout_all' | 'reuse' | 'revoked' | 'password_change';
 
 /** All persistence of sessions and their refresh-token rows goes through here. */
 @Injectable()
 export class SessionsRepository {
-  constructor(private readonly prisma: PrismaClient) {}
+  private readonly pool: PgQueryable | null;
+
+  constructor(private readonly prisma: PrismaClient) {
+    this.pool = pgPoolOf(prisma);
+  }
+
+  /**
+   * The hot-path statements (`me`'s session check, the refresh lookup and
+   * rotation). On PostgreSQL they go to the driver's pool directly, as named
+   * prepared statements: through Prisma's $queryRaw (request building, query
+   * plan interpretation, result (de)serialisation, an unnamed statement that
+   * PostgreSQL parses and plans every time) the same query cost more CPU
+   * than everything else on the `me` path. Same pool, same timeouts, same
+   * SQL; on PGlite they go through Prisma.
+   */
+  private async hot<R>(name: string, text: string, values: unknown[]): Promise<R[]> {
+    if (this.pool) return (await this.pool.query<R>({ name, text, values })).rows;
+    return this.prisma.$queryRawUnsafe<R[]>(text, ...values);
+  }
 
   /** A new session with its first refresh token, in one atomic nested write. */
   create(s: NewSession) {
@@ -74,18 +114,21 @@ export class SessionsRepository {
    * the refresh path would then need a third for the user.
    */
   async findRefreshToken(tokenHash: string): Promise<RefreshTokenRow | null> {
-    const rows = await this.prisma.$queryRaw<FlatRefreshTokenRow[]>`
-      SELECT rt.id, rt.session_id AS "sessionId", rt.token_hash AS "tokenHash",
-             rt.created_at AS "createdAt", rt.expires_at AS "expiresAt",
-             rt.rotated_at AS "rotatedAt", rt.replaced_by_id AS "replacedById",
-             s.user_id AS "userId", s.revoked_at AS "sessionRevokedAt",
-             s.expires_at AS "sessionExpiresAt",
-             u.email, u.name, u.role::text AS role,
-             u.created_at AS "userCreatedAt", u.updated_at AS "userUpdatedAt"
-      FROM refresh_tokens rt
-      JOIN sessions s ON s.id = rt.session_id
-      JOIN users u ON u.id = s.user_id
-      WHERE rt.token_hash = ${tokenHash}`;
+    const rows = await this.hot<FlatRefreshTokenRow>(
+      'auth_find_refresh_token',
+      `SELECT rt.id, rt.session_id AS "sessionId", rt.token_hash AS "tokenHash",
+              rt.created_at AS "createdAt", rt.expires_at AS "expiresAt",
+              rt.rotated_at AS "rotatedAt", rt.replaced_by_id AS "replacedById",
+              s.user_id AS "userId", s.revoked_at AS "sessionRevokedAt",
+              s.expires_at AS "sessionExpiresAt",
+              u.email, u.name, u.role::text AS role,
+              u.created_at AS "userCreatedAt", u.updated_at AS "userUpdatedAt"
+       FROM refresh_tokens rt
+       JOIN sessions s ON s.id = rt.session_id
+       JOIN users u ON u.id = s.user_id
+       WHERE rt.token_hash = $1`,
+      [tokenHash],
+    );
     const r = rows[0];
     if (!r) return null;
     return {
@@ -130,28 +173,31 @@ export class SessionsRepository {
     expiresAt: Date;
     now: Date;
   }): Promise<boolean> {
-    const rows = await this.prisma.$queryRaw<{ rotated: number }[]>`
-      WITH cas AS (
-        UPDATE refresh_tokens rt
-           SET rotated_at = ${args.now}, replaced_by_id = ${args.childId}::uuid
-         WHERE rt.id = ${args.parentId}::uuid
-           AND rt.rotated_at IS NULL
-           AND rt.expires_at > ${args.now}
-           AND EXISTS (SELECT 1 FROM sessions s
-                        WHERE s.id = rt.session_id AND s.revoked_at IS NULL)
-        RETURNING rt.session_id
-      ), child AS (
-        -- created_at is the rotation time on the app's clock: the grace window is measured from it.
-        INSERT INTO refresh_tokens (id, session_id, token_hash, created_at, expires_at)
-        SELECT ${args.childId}::uuid, cas.session_id, ${args.childHash}, ${args.now}, ${args.expiresAt}
-          FROM cas
-        RETURNING id
-      ), slid AS (
-        UPDATE sessions SET last_used_at = ${args.now}, expires_at = ${args.expiresAt}
-         WHERE id IN (SELECT session_id FROM cas)
-        RETURNING id
-      )
-      SELECT (SELECT count(*) FROM child)::int AS rotated`;
+    const rows = await this.hot<{ rotated: number }>(
+      'auth_rotate_refresh_token',
+      `WITH cas AS (
+         UPDATE refresh_tokens rt
+            SET rotated_at = $1::timestamptz, replaced_by_id = $2::uuid
+          WHERE rt.id = $3::uuid
+            AND rt.rotated_at IS NULL
+            AND rt.expires_at > $1::timestamptz
+            AND EXISTS (SELECT 1 FROM sessions s
+                         WHERE s.id = rt.session_id AND s.revoked_at IS NULL)
+         RETURNING rt.session_id
+       ), child AS (
+         -- created_at is the rotation time on the app's clock: the grace window is measured from it.
+         INSERT INTO refresh_tokens (id, session_id, token_hash, created_at, expires_at)
+         SELECT $2::uuid, cas.session_id, $4::text, $1::timestamptz, $5::timestamptz
+           FROM cas
+         RETURNING id
+       ), slid AS (
+         UPDATE sessions SET last_used_at = $1::timestamptz, expires_at = $5::timestamptz
+          WHERE id IN (SELECT session_id FROM cas)
+         RETURNING id
+       )
+       SELECT (SELECT count(*) FROM child)::int AS rotated`,
+      [args.now, args.childId, args.parentId, args.childHash, args.expiresAt],
+    );
     return rows[0]?.rotated === 1;
   }
 
@@ -199,25 +245,26 @@ export class SessionsRepository {
   /**
    * The hot path of every guarded call: the user, if the session named by the
    * access token is still live. One statement, one JOIN on two primary keys,
-   * only the public columns (no password hash). Raw SQL: the Prisma query
-   * builder cost more CPU than the query itself here.
+   * only the public columns (no password hash). Raw SQL, and on PostgreSQL a
+   * named prepared statement on the driver's pool (see `hot`).
    */
   async findUserOfLiveSession(userId: string, sessionId: string, now: Date) {
-    const rows = await this.prisma.$queryRaw<
-      {
-        id: string;
-        email: string;
-        name: string | null;
-        role: 'USER' | 'ADMIN';
-        createdAt: Date;
-        updatedAt: Date;
-      }[]
-    >`
-      SELECT u.id, u.email, u.name, u.role::text AS role,
-             u.created_at AS "createdAt", u.updated_at AS "updatedAt"
-      FROM users u JOIN sessions s ON s.user_id = u.id
-      WHERE s.id = ${sessionId}::uuid AND u.id = ${userId}::uuid
-        AND s.revoked_at IS NULL AND s.expires_at > ${now}`;
+    const rows = await this.hot<{
+      id: string;
+      email: string;
+      name: string | null;
+      role: 'USER' | 'ADMIN';
+      createdAt: Date;
+      updatedAt: Date;
+    }>(
+      'auth_user_of_live_session',
+      `SELECT u.id, u.email, u.name, u.role::text AS role,
+              u.created_at AS "createdAt", u.updated_at AS "updatedAt"
+       FROM users u JOIN sessions s ON s.user_id = u.id
+       WHERE s.id = $1::uuid AND u.id = $2::uuid
+         AND s.revoked_at IS NULL AND s.expires_at > $3::timestamptz`,
+      [sessionId, userId, now],
+    );
     return rows[0] ?? null;
   }
 
