@@ -60,6 +60,7 @@ try {
         DATABASE_URL: dbUrl,
         JWT_ACCESS_SECRET: randomBytes(32).toString('base64url'),
         AUTH_RATE_LIMIT: '1000000',
+        AUTH_RATE_LIMIT_WINDOW: '1000',
         AUTH_LOGIN_MAX_FAILURES: '1000000',
         BCRYPT_ROUNDS: process.env.BCRYPT_ROUNDS ?? '12',
       },

@@ -1,0 +1,134 @@
+#!/usr/bin/env node
+// A/B of two builds of the API on one PostgreSQL database, alternating.
+//   npm run build && node bench/ab.mjs snap before     # copies dist/ to .ab/before
+//   node bench/ab.mjs run me before after [rounds] [seconds]
+// A side may add environment: `before:LOG_LEVEL=warn`. Scenario me or refresh.
+// Both servers run at once (idle one costs nothing); each round drives one
+// side, the order alternates, and every round's req/s is printed.
+import { cpSync, readFileSync, rmSync } from 'node:fs';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { freePort, gql, startNode, stopChild, waitHealthy } from './lib/common.mjs';
+import { runGraphql, runRefreshChains } from './lib/load.mjs';
+
+/** user+system CPU of a process in ms (/proc/<pid>/stat, clock ticks of 10 ms). */
+function cpuMs(pid) {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const [cmd, ...args] = process.argv.slice(2);
+if (cmd === 'snap') {
+  rmSync(join(ROOT, '.ab', args[0]), { recursive: true, force: true });
+  cpSync(join(ROOT, 'dist'), join(ROOT, '.ab', args[0]), { recursive: true });
+  process.exit(0);
+}
+const [scenario, ...rest] = args;
+const sides = rest.filter((s) => !/^\d+$/.test(s));
+const nums = rest.filter((s) => /^\d+$/.test(s)).map(Number);
+const rounds = nums[0] ?? 3;
+const seconds = nums[1] ?? 5;
+const PG_ADMIN = process.env.BENCH_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+const dbName = `ab_${randomBytes(6).toString('hex')}`;
+const admin = new pg.Client({ connectionString: PG_ADMIN });
+await admin.connect();
+await admin.query(`CREATE DATABASE ${dbName}`);
+const u = new URL(PG_ADMIN);
+u.pathname = `/${dbName}`;
+const dbUrl = u.toString();
+const secret = randomBytes(32).toString('base64url');
+const servers = [];
+try {
+  for (const side of sides) {
+    const [name, ...kv] = side.split(':');
+    const extra = Object.fromEntries(kv.map((x) => x.split('=')));
+    const port = await freePort();
+    const child = startNode([join(ROOT, '.ab', name, 'src/main.js')], {
+      cwd: ROOT,
+      name: side,
+      env: {
+        NODE_ENV: 'production',
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        DATABASE_URL: dbUrl,
+        JWT_ACCESS_SECRET: secret,
+        AUTH_RATE_LIMIT: '1000000',
+        AUTH_RATE_LIMIT_WINDOW: '1000',
+        AUTH_LOGIN_MAX_FAILURES: '1000000',
+        BCRYPT_ROUNDS: '4',
+        ...extra,
+      },
+    });
+    await waitHealthy(`http://127.0.0.1:${port}/health`, { child });
+    servers.push({ side, child, url: `http://127.0.0.1:${port}/graphql`, results: [] });
+  }
+  const reg = await gql(
+    servers[0].url,
+    'mutation($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }',
+    { input: { email: `ab-${randomBytes(4).toString('hex')}@example.com`, password: 'correct horse battery staple' } },
+  );
+  const token = reg.body.data.register.accessToken;
+  const userId = reg.body.data.register.user.id;
+  const tokens = [];
+  if (scenario === 'refresh') {
+    const db = new pg.Client({ connectionString: dbUrl });
+    await db.connect();
+    const exp = new Date(Date.now() + 86_400_000);
+    for (let i = 0; i < 20 * sides.length * (rounds + 1) + 20; i++) {
+      const sid = randomUUID();
+      const t = randomBytes(32).toString('base64url');
+      tokens.push(t);
+      await db.query('INSERT INTO sessions (id, user_id, expires_at) VALUES ($1, $2, $3)', [sid, userId, exp]);
+      await db.query(
+        'INSERT INTO refresh_tokens (id, session_id, token_hash, expires_at) VALUES ($1, $2, $3, $4)',
+        [randomUUID(), sid, createHash('sha256').update(t).digest('hex'), exp],
+      );
+    }
+    await db.end();
+  }
+  const run = (s, duration) =>
+    scenario === 'refresh'
+      ? runRefreshChains({
+          name: s.side,
+          url: s.url,
+          query:
+            'mutation($input: RefreshTokenInput) { refreshToken(input: $input) { accessToken refreshToken user { id } } }',
+          nextSeed: () => tokens.pop(),
+          connections: 20,
+          duration,
+        })
+      : runGraphql({
+          name: s.side,
+          url: s.url,
+          query:
+            scenario === 'typename'
+              ? 'query { __typename }'
+              : 'query { me { id email name role createdAt updatedAt } }',
+          token,
+          connections: 50,
+          duration,
+        });
+  for (const s of servers) await run(s, 2); // warm-up
+  for (let i = 0; i < rounds; i++) {
+    const order = i % 2 ? [...servers].reverse() : servers;
+    for (const s of order) {
+      const c0 = cpuMs(s.child.pid);
+      const r = await run(s, seconds);
+      s.results.push(r.reqPerSec);
+      (s.cpu ??= []).push(((cpuMs(s.child.pid) - c0) * 1000) / r.requests);
+      if (r.errors) console.log(`${s.side}: ${r.errors} errors`, r.errorDetail);
+    }
+  }
+  for (const s of servers) {
+    const sorted = [...s.results].sort((a, b) => a - b);
+    console.log(
+      `${s.side.padEnd(40)} best ${Math.max(...s.results).toFixed(0).padStart(6)}  median ${sorted[Math.floor(sorted.length / 2)].toFixed(0).padStart(6)}  rounds ${s.results.map((x) => x.toFixed(0)).join(' ')}  server CPU µs/req ${s.cpu.map((x) => x.toFixed(0)).join(' ')}`,
+    );
+  }
+} finally {
+  for (const s of servers) await stopChild(s.child, 3000);
+  await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+  await admin.end();
+}
