@@ -67,7 +67,12 @@ try {
   const reg = await gql(
     servers[0].url,
     'mutation($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }',
-    { input: { email: `ab-${randomBytes(4).toString('hex')}@example.com`, password: 'correct horse battery staple' } },
+    {
+      input: {
+        email: `ab-${randomBytes(4).toString('hex')}@example.com`,
+        password: 'correct horse battery staple',
+      },
+    },
   );
   const token = reg.body.data.register.accessToken;
   const userId = reg.body.data.register.user.id;
@@ -80,7 +85,11 @@ try {
       const sid = randomUUID();
       const t = randomBytes(32).toString('base64url');
       tokens.push(t);
-      await db.query('INSERT INTO sessions (id, user_id, expires_at) VALUES ($1, $2, $3)', [sid, userId, exp]);
+      await db.query('INSERT INTO sessions (id, user_id, expires_at) VALUES ($1, $2, $3)', [
+        sid,
+        userId,
+        exp,
+      ]);
       await db.query(
         'INSERT INTO refresh_tokens (id, session_id, token_hash, expires_at) VALUES ($1, $2, $3, $4)',
         [randomUUID(), sid, createHash('sha256').update(t).digest('hex'), exp],
@@ -124,7 +133,11 @@ try {
   for (const s of servers) {
     const sorted = [...s.results].sort((a, b) => a - b);
     console.log(
-      `${s.side.padEnd(40)} best ${Math.max(...s.results).toFixed(0).padStart(6)}  median ${sorted[Math.floor(sorted.length / 2)].toFixed(0).padStart(6)}  rounds ${s.results.map((x) => x.toFixed(0)).join(' ')}  server CPU µs/req ${s.cpu.map((x) => x.toFixed(0)).join(' ')}`,
+      `${s.side.padEnd(40)} best ${Math.max(...s.results)
+        .toFixed(0)
+        .padStart(
+          6,
+        )}  median ${sorted[Math.floor(sorted.length / 2)].toFixed(0).padStart(6)}  rounds ${s.results.map((x) => x.toFixed(0)).join(' ')}  server CPU µs/req ${s.cpu.map((x) => x.toFixed(0)).join(' ')}`,
     );
   }
 } finally {

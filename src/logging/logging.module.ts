@@ -138,7 +138,9 @@ interface RequestLine {
  * straight into the root logger's destination (the same line pino would
  * write), or through pino if its stream is not reachable.
  */
-function requestLineWriter(root: Logger): (level: 'info' | 'warn' | 'error', r: RequestLine) => void {
+function requestLineWriter(
+  root: Logger,
+): (level: 'info' | 'warn' | 'error', r: RequestLine) => void {
   const sym = pino.symbols as unknown as Record<string, symbol>;
   const internals = root as unknown as Record<symbol, unknown>;
   const stream = internals[sym.streamSym] as { write(s: string): unknown } | undefined;

@@ -50,11 +50,7 @@ export interface RefreshTokenRow {
 
 /** The part of a `pg.Pool` used here. */
 interface PgQueryable {
-  query<R>(config: {
-    name: string;
-    text: string;
-    values: unknown[];
-  }): Promise<{ rows: R[] }>;
+  query<R>(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: R[] }>;
 }
 
 /**
@@ -64,9 +60,8 @@ interface PgQueryable {
  * through Prisma as before). Prisma does not expose it, hence the lookup.
  */
 function pgPoolOf(prisma: PrismaClient): PgQueryable | null {
-  const pool = (
-    prisma as unknown as { _engineConfig?: { adapter?: { externalPool?: unknown } } }
-  )._engineConfig?.adapter?.externalPool as PgQueryable | null | undefined;
+  const pool = (prisma as unknown as { _engineConfig?: { adapter?: { externalPool?: unknown } } })
+    ._engineConfig?.adapter?.externalPool as PgQueryable | null | undefined;
   return pool && typeof pool.query === 'function' ? pool : null;
 }
 
