@@ -18,6 +18,12 @@ import { applyMigrations, pgliteSqlClient, pgSqlClient } from './migrator.js';
 export interface Database {
   readonly kind: 'postgres' | 'pglite';
   readonly prisma: PrismaClient;
+  /**
+   * On PostgreSQL, the pool behind Prisma's driver adapter (same timeouts and
+   * error handling), for the few hot-path statements a repository sends as
+   * named prepared statements; null on PGlite.
+   */
+  readonly pool: pg.Pool | null;
   close(): Promise<void>;
 }
 
@@ -61,6 +67,7 @@ async function openPostgres(url: string, config: AppConfig): Promise<Database> {
   return {
     kind: 'postgres',
     prisma,
+    pool,
     async close() {
       await prisma.$disconnect();
       await pool.end();
@@ -81,6 +88,7 @@ export async function openPgliteDatabase(dataDir: string): Promise<Database> {
   return {
     kind: 'pglite',
     prisma,
+    pool: null,
     async close() {
       await prisma.$disconnect();
       await db.close();

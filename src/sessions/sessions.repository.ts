@@ -1,4 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { DATABASE } from '../database/database.module.js';
+import type { Database } from '../database/prisma.js';
 import { PrismaClient } from '../generated/prisma/client.js';
 import type { Role } from '../generated/prisma/enums.js';
 
@@ -53,18 +55,6 @@ interface PgQueryable {
   query<R>(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: R[] }>;
 }
 
-/**
- * The `pg.Pool` behind Prisma's PostgreSQL driver adapter (the one
- * src/database/prisma.ts creates, with its timeouts and error handling), or
- * null (PGlite, or a Prisma whose internals moved: then every query goes
- * through Prisma as before). Prisma does not expose it, hence the lookup.
- */
-function pgPoolOf(prisma: PrismaClient): PgQueryable | null {
-  const pool = (prisma as unknown as { _engineConfig?: { adapter?: { externalPool?: unknown } } })
-    ._engineConfig?.adapter?.externalPool as PgQueryable | null | undefined;
-  return pool && typeof pool.query === 'function' ? pool : null;
-}
-
 export type RevokeReason = 'logout' | 'logout_all' | 'reuse' | 'revoked' | 'password_change';
 
 /** All persistence of sessions and their refresh-token rows goes through here. */
@@ -72,8 +62,11 @@ export type RevokeReason = 'logout' | 'logout_all' | 'reuse' | 'revoked' | 'pass
 export class SessionsRepository {
   private readonly pool: PgQueryable | null;
 
-  constructor(private readonly prisma: PrismaClient) {
-    this.pool = pgPoolOf(prisma);
+  constructor(
+    private readonly prisma: PrismaClient,
+    @Inject(DATABASE) db: Database,
+  ) {
+    this.pool = db.pool;
   }
 
   /**
