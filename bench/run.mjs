@@ -519,14 +519,14 @@ async function main() {
         await sleep(3000);
         const idleAfter = rssMiB(api.pid);
         const rss = samples.map((s) => s.rss).filter((x) => x != null);
-        const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
-        // Load ramps RSS up at first; compare the second tenth with the last tenth.
+        // Under load RSS is a saw-tooth (it rises until the GC collects, then
+        // drops): a median lands anywhere on a tooth. A leak raises the floor,
+        // so compare the low points of two windows that each span several GC
+        // cycles: tenths 2-4 (after the ramp-up) and the last three tenths.
         const tenth = Math.max(1, Math.floor(rss.length / 10));
-        const early = median(rss.slice(tenth, 2 * tenth));
-        const late = median(rss.slice(-tenth));
-        // The heap settles at its own size under load (it may be below the
-        // post-warm-up figure): growth is measured from the larger of the two.
-        const growth = late - Math.max(early, idleBefore);
+        const early = Math.min(...rss.slice(tenth, 4 * tenth));
+        const late = Math.min(...rss.slice(-3 * tenth));
+        const growth = late - early;
         const noise = Math.max(10, 0.05 * early);
         // Trend of the second half, MiB per minute (least squares).
         const half = samples.slice(Math.floor(samples.length / 2)).filter((x) => x.rss != null);
@@ -551,7 +551,7 @@ async function main() {
           samples,
         };
         results.targets.memory = {
-          target: `no RSS growth beyond noise (late load - max(early load, after warm-up) <= ${round(noise)} MiB)`,
+          target: `no RSS growth beyond noise (low point of the last 3 tenths - low point of tenths 2-4 <= ${round(noise)} MiB)`,
           pass: growth <= noise,
         };
       }
@@ -660,7 +660,7 @@ function printTable(r) {
   if (s.memory) {
     const mm = s.memory;
     out.push(
-      `\n5. memory (${r.settings.memoryS} s mixed load): RSS after warm-up ${mm.rssAfterWarmupMiB} MiB, early load ${mm.rssEarlyLoadMiB}, late load ${mm.rssLateLoadMiB}, max ${mm.rssMaxMiB}, idle after ${mm.rssIdleAfterLoadMiB} (growth ${mm.growthMiB} MiB, 2nd-half trend ${mm.secondHalfSlopeMiBPerMin} MiB/min)`,
+      `\n5. memory (${r.settings.memoryS} s mixed load): RSS after warm-up ${mm.rssAfterWarmupMiB} MiB, early-load floor ${mm.rssEarlyLoadMiB}, late-load floor ${mm.rssLateLoadMiB}, max ${mm.rssMaxMiB}, idle after ${mm.rssIdleAfterLoadMiB} (growth ${mm.growthMiB} MiB, 2nd-half trend ${mm.secondHalfSlopeMiBPerMin} MiB/min)`,
     );
   }
   if (s.embedded) {
