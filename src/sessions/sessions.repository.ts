@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DATABASE } from '../database/database.module.js';
 import type { Database } from '../database/prisma.js';
+import type { PublicUserRow } from '../users/user.model.js';
 import { PrismaClient } from '../generated/prisma/client.js';
 import type { Role } from '../generated/prisma/enums.js';
 
@@ -12,7 +13,8 @@ export interface NewSession {
   expiresAt: Date;
 }
 
-interface FlatRefreshTokenRow {
+/** The columns of a refresh-token row. */
+interface RefreshTokenColumns {
   id: string;
   sessionId: string;
   tokenHash: string;
@@ -20,6 +22,10 @@ interface FlatRefreshTokenRow {
   expiresAt: Date;
   rotatedAt: Date | null;
   replacedById: string | null;
+}
+
+/** What the refresh-token JOIN returns, before it is nested. */
+interface FlatRefreshTokenRow extends RefreshTokenColumns {
   userId: string;
   sessionRevokedAt: Date | null;
   sessionExpiresAt: Date;
@@ -30,24 +36,10 @@ interface FlatRefreshTokenRow {
   userUpdatedAt: Date;
 }
 
-export interface RefreshTokenRow {
-  id: string;
-  sessionId: string;
-  tokenHash: string;
-  createdAt: Date;
-  expiresAt: Date;
-  rotatedAt: Date | null;
-  replacedById: string | null;
+export interface RefreshTokenRow extends RefreshTokenColumns {
   session: { id: string; userId: string; revokedAt: Date | null; expiresAt: Date };
   /** The session's user, public columns only. */
-  user: {
-    id: string;
-    email: string;
-    name: string | null;
-    role: Role;
-    createdAt: Date;
-    updatedAt: Date;
-  };
+  user: PublicUserRow;
 }
 
 /** The part of a `pg.Pool` used here. */
@@ -236,15 +228,12 @@ export class SessionsRepository {
    * only the public columns (no password hash). Raw SQL, and on PostgreSQL a
    * named prepared statement on the driver's pool (see `hot`).
    */
-  async findUserOfLiveSession(userId: string, sessionId: string, now: Date) {
-    const rows = await this.hot<{
-      id: string;
-      email: string;
-      name: string | null;
-      role: 'USER' | 'ADMIN';
-      createdAt: Date;
-      updatedAt: Date;
-    }>(
+  async findUserOfLiveSession(
+    userId: string,
+    sessionId: string,
+    now: Date,
+  ): Promise<PublicUserRow | null> {
+    const rows = await this.hot<PublicUserRow>(
       'auth_user_of_live_session',
       `SELECT u.id, u.email, u.name, u.role::text AS role,
               u.created_at AS "createdAt", u.updated_at AS "updatedAt"

@@ -27,15 +27,18 @@ export class User {
   updatedAt: Date;
 }
 
-/** Copies only the public fields, so a password hash can never reach a response. */
-export function toUser(row: {
+/** The public columns of a user row (what a query may select for a response). */
+export interface PublicUserRow {
   id: string;
   email: string;
   name: string | null;
   role: Role;
   createdAt: Date;
   updatedAt: Date;
-}): User {
+}
+
+/** Copies only the public fields, so a password hash can never reach a response. */
+export function toUser(row: PublicUserRow): User {
   const u = new User();
   u.id = row.id;
   u.email = row.email;

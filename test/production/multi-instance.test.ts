@@ -13,9 +13,41 @@ import {
   REGISTER,
   startRedis,
 } from './support.js';
+import type { OwnedDatabase } from '../support/databases.js';
 import { missing } from '../support/services.js';
 
 const PASSWORD = 'correct horse battery';
+
+/**
+ * Two instances of the API (different ports) on one fresh PostgreSQL database
+ * and the shared Redis, their keys under a random prefix that is deleted
+ * afterwards. `a` and `b` are set once the describe's beforeAll has run.
+ */
+function twoInstances(env: Record<string, string>) {
+  const pair = { prefix: randomPrefix() } as { prefix: string; a: TestApp; b: TestApp };
+  let db: OwnedDatabase | undefined;
+  beforeAll(async () => {
+    db = await createDatabase();
+    const full = {
+      DATABASE_URL: db.url,
+      REDIS_URL: REDIS_BASE,
+      REDIS_KEY_PREFIX: pair.prefix,
+      ...env,
+    };
+    pair.a = await startTestApp(full);
+    pair.b = await startTestApp(full);
+  });
+  afterAll(async () => {
+    await pair.a?.close();
+    await pair.b?.close();
+    await db?.drop();
+    const r = new Redis(REDIS_BASE);
+    const keys = await r.keys(`${pair.prefix}*`);
+    if (keys.length) await r.del(...keys);
+    await r.quit();
+  });
+  return pair;
+}
 
 /**
  * Two instances of the API on different ports, one PostgreSQL database and one
@@ -25,33 +57,17 @@ const PASSWORD = 'correct horse battery';
 describe.skipIf(missing('postgres', 'redis'))(
   'two instances behind one address (PostgreSQL + Redis)',
   () => {
-    let db: Awaited<ReturnType<typeof createDatabase>>;
+    const LIMIT = 6;
+    const pair = twoInstances({
+      AUTH_RATE_LIMIT: String(LIMIT),
+      AUTH_LOGIN_MAX_FAILURES: '3',
+      REFRESH_REUSE_GRACE: '0',
+    });
     let a: TestApp;
     let b: TestApp;
-    const prefix = randomPrefix();
-    const LIMIT = 6;
-
-    beforeAll(async () => {
-      db = await createDatabase();
-      const env = {
-        DATABASE_URL: db.url,
-        REDIS_URL: REDIS_BASE,
-        REDIS_KEY_PREFIX: prefix,
-        AUTH_RATE_LIMIT: String(LIMIT),
-        AUTH_LOGIN_MAX_FAILURES: '3',
-        REFRESH_REUSE_GRACE: '0',
-      };
-      a = await startTestApp(env);
-      b = await startTestApp(env);
-    });
-    afterAll(async () => {
-      await a?.close();
-      await b?.close();
-      await db?.drop();
-      const r = new Redis(REDIS_BASE);
-      const keys = await r.keys(`${prefix}*`);
-      if (keys.length) await r.del(...keys);
-      await r.quit();
+    const prefix = pair.prefix;
+    beforeAll(() => {
+      ({ a, b } = pair);
     });
 
     it('a refresh token rotated on one instance is refused on the other', async () => {
@@ -104,30 +120,12 @@ describe.skipIf(missing('postgres', 'redis'))(
 describe.skipIf(missing('postgres', 'redis'))(
   'failed logins per account are shared by instances',
   () => {
-    let db: Awaited<ReturnType<typeof createDatabase>>;
+    const pair = twoInstances({ AUTH_LOGIN_MAX_FAILURES: '3' });
     let a: TestApp;
     let b: TestApp;
-    const prefix = randomPrefix();
-
-    beforeAll(async () => {
-      db = await createDatabase();
-      const env = {
-        DATABASE_URL: db.url,
-        REDIS_URL: REDIS_BASE,
-        REDIS_KEY_PREFIX: prefix,
-        AUTH_LOGIN_MAX_FAILURES: '3',
-      };
-      a = await startTestApp(env);
-      b = await startTestApp(env);
-    });
-    afterAll(async () => {
-      await a?.close();
-      await b?.close();
-      await db?.drop();
-      const r = new Redis(REDIS_BASE);
-      const keys = await r.keys(`${prefix}*`);
-      if (keys.length) await r.del(...keys);
-      await r.quit();
+    const prefix = pair.prefix;
+    beforeAll(() => {
+      ({ a, b } = pair);
     });
 
     it('3 failures spread over both instances lock the account on both', async () => {
