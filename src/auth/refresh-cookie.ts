@@ -65,8 +65,12 @@ export class RefreshTokenTransport {
 }
 
 export function bearerToken(req: FastifyRequest): string | null {
-  const h = req.headers.authorization;
-  if (!h) return null;
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
+  return bearerFromHeader(req.headers.authorization);
+}
+
+/** The token of an `Authorization: Bearer <token>` header value, or null. */
+export function bearerFromHeader(header: string | string[] | undefined): string | null {
+  if (typeof header !== 'string') return null;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
   return m ? m[1] : null;
 }

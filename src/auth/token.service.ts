@@ -1,6 +1,14 @@
-import { createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import {
+  createHash,
+  createHmac,
+  createSecretKey,
+  hkdfSync,
+  randomBytes,
+  type KeyObject,
+} from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
+import jsonwebtoken, { type VerifyOptions } from 'jsonwebtoken';
 import { AppConfig } from '../config/app-config.js';
 
 export const ACCESS_TOKEN_TYPE = 'access';
@@ -24,11 +32,19 @@ export interface AccessClaims {
 @Injectable()
 export class TokenService {
   private readonly rotationKey: Buffer;
+  private readonly verifyKey: KeyObject;
+  private readonly verifyOptions: VerifyOptions & { complete?: false };
 
   constructor(
     private readonly jwt: JwtService,
     private readonly config: AppConfig,
   ) {
+    this.verifyKey = createSecretKey(Buffer.from(config.jwtAccessSecret));
+    this.verifyOptions = Object.freeze({
+      algorithms: [JWT_ALGORITHM],
+      issuer: config.env.JWT_ISSUER,
+      audience: config.env.JWT_AUDIENCE,
+    }) as VerifyOptions & { complete?: false };
     this.rotationKey = Buffer.from(
       hkdfSync('sha256', config.jwtAccessSecret, 'auth-api', 'refresh-token-rotation/v1', 32),
     );
@@ -50,18 +66,25 @@ export class TokenService {
     return { token, expiresAt: new Date(exp * 1000) };
   }
 
-  /** The claims of a valid access token, or null (any failure: forged, expired, wrong type...). */
-  verifyAccessToken(token: string): AccessClaims | null {
+  /**
+   * The payload of a JWT whose signature (the one pinned algorithm), exp, iss
+   * and aud check out, or null. Called on every guarded request: jsonwebtoken
+   * directly, with a KeyObject and options built once (given a string secret
+   * jsonwebtoken tries to parse it as a PEM key on every call, and
+   * JwtService.verify merges option objects on every call).
+   */
+  verifyJwt(token: string): unknown {
     try {
-      const claims = this.jwt.verify<AccessClaims>(token, {
-        algorithms: [JWT_ALGORITHM],
-        issuer: this.config.env.JWT_ISSUER,
-        audience: this.config.env.JWT_AUDIENCE,
-      });
-      return isAccessClaims(claims) ? claims : null;
+      return jsonwebtoken.verify(token, this.verifyKey, this.verifyOptions);
     } catch {
       return null;
     }
+  }
+
+  /** The claims of a valid access token, or null (any failure: forged, expired, wrong type...). */
+  verifyAccessToken(token: string): AccessClaims | null {
+    const claims = this.verifyJwt(token);
+    return isAccessClaims(claims) ? claims : null;
   }
 
   /** A fresh refresh token: 32 random bytes, base64url. */

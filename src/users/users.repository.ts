@@ -38,10 +38,6 @@ export class UsersRepository {
     return this.prisma.user.findUnique({ where: { email } });
   }
 
-  findById(id: string) {
-    return this.prisma.user.findUnique({ where: { id } });
-  }
-
   /** A page of users in id order (ids are UUIDv7, so roughly creation order). */
   page(first: number, after?: string) {
     return this.prisma.user.findMany({
@@ -58,9 +54,5 @@ export class UsersRepository {
       data: { passwordHash: newHash },
     });
     return r.count === 1;
-  }
-
-  setRole(id: string, role: Role) {
-    return this.prisma.user.update({ where: { id }, data: { role } });
   }
 }

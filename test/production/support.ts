@@ -280,32 +280,8 @@ export async function startServer(env: Record<string, string>): Promise<ServerPr
   };
 }
 
-/** A GraphQL POST to any URL (no keep-alive reuse concerns: fetch's pool is fine here). */
-export async function gqlAt(
-  url: string,
-  query: string,
-  variables?: Record<string, unknown>,
-  opts: { token?: string; cookie?: string; headers?: Record<string, string> } = {},
-) {
-  const headers: Record<string, string> = { 'content-type': 'application/json', ...opts.headers };
-  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  if (opts.cookie) headers.cookie = opts.cookie;
-  const res = await fetch(`${url}/graphql`, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await res.json()) as { data?: any; errors?: any[] };
-  return {
-    status: res.status,
-    headers: res.headers,
-    body,
-    data: body.data,
-    errors: body.errors,
-    code: body.errors?.[0]?.extensions?.code as string | undefined,
-    setCookie: res.headers.getSetCookie(),
-  };
-}
+/** A GraphQL POST to any URL (the one in test/support/app.ts). */
+export { gqlAt } from '../support/app.js';
 
 export const REGISTER = `mutation($i: RegisterInput!) { register(input: $i) { accessToken refreshToken user { id email } } }`;
 export const LOGIN = `mutation($i: LoginInput!) { login(input: $i) { accessToken refreshToken user { id } } }`;

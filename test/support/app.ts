@@ -89,32 +89,6 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   const port = typeof address === 'object' && address ? address.port : 0;
   const url = `http://127.0.0.1:${port}`;
 
-  async function gql<T>(
-    query: unknown,
-    variables?: Record<string, unknown>,
-    opts: GqlOptions = {},
-  ): Promise<GqlResponse<T>> {
-    const text = typeof query === 'string' ? query : printDocument(query);
-    const headers: Record<string, string> = { 'content-type': 'application/json', ...opts.headers };
-    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-    if (opts.cookie) headers.cookie = opts.cookie;
-    const res = await fetch(`${url}/graphql`, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({ query: text, variables }),
-    });
-    const body = (await res.json()) as GqlResponse<T>['body'];
-    return {
-      status: res.status,
-      headers: res.headers,
-      body,
-      data: body.data as T,
-      errors: body.errors,
-      code: body.errors?.[0]?.extensions?.code,
-      setCookie: res.headers.getSetCookie(),
-    };
-  }
-
   let closed = false;
   return {
     url,
@@ -122,7 +96,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     app,
     db,
     databaseUrl: config.env.DATABASE_URL,
-    gql,
+    gql: (query, variables, opts) => gqlAt(url, query, variables, opts),
     async close() {
       if (closed) return;
       closed = true;
@@ -130,6 +104,37 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       await pgDb?.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * A GraphQL POST to the app at `url` (`http://host:port`): the query as a
+ * string, or a typed DocumentNode (from test/generated), which is printed.
+ */
+export async function gqlAt<T = any>(
+  url: string,
+  query: unknown,
+  variables?: Record<string, unknown>,
+  opts: GqlOptions = {},
+): Promise<GqlResponse<T>> {
+  const text = typeof query === 'string' ? query : printDocument(query);
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...opts.headers };
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  if (opts.cookie) headers.cookie = opts.cookie;
+  const res = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ query: text, variables }),
+  });
+  const body = (await res.json()) as GqlResponse<T>['body'];
+  return {
+    status: res.status,
+    headers: res.headers,
+    body,
+    data: body.data as T,
+    errors: body.errors,
+    code: body.errors?.[0]?.extensions?.code,
+    setCookie: res.headers.getSetCookie(),
   };
 }
 

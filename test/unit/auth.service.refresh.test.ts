@@ -7,7 +7,10 @@ import { TokenService } from '../../src/auth/token.service.js';
 import { AppError, ErrorCode } from '../../src/common/errors.js';
 import { AppConfig } from '../../src/config/app-config.js';
 import { parseEnv } from '../../src/config/config.schema.js';
-import type { SessionsRepository } from '../../src/sessions/sessions.repository.js';
+import type {
+  RefreshTokenRow,
+  SessionsRepository,
+} from '../../src/sessions/sessions.repository.js';
 import type { UsersRepository } from '../../src/users/users.repository.js';
 
 const SECRET = 'unit-test-secret-0123456789abcdefghijklmnop';
@@ -22,17 +25,7 @@ const USER = {
 };
 const SESSION_ID = '0190a0a0-0000-7000-8000-0000000000bb';
 
-type Row = {
-  id: string;
-  sessionId: string;
-  tokenHash: string;
-  createdAt: Date;
-  expiresAt: Date;
-  rotatedAt: Date | null;
-  replacedById: string | null;
-  session: { id: string; userId: string; revokedAt: Date | null; expiresAt: Date };
-  user: typeof USER;
-};
+type Row = RefreshTokenRow;
 
 /**
  * AuthService.refresh decisions against an in-memory stand-in of the
@@ -100,7 +93,8 @@ function setup(env: Record<string, string> = {}) {
       return was;
     }),
   };
-  const users = { findById: vi.fn(async () => USER) };
+  // refresh() needs no UsersRepository: the token lookup brings the user.
+  const users = {};
   const service = new AuthService(
     config,
     users as unknown as UsersRepository,
