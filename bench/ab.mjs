@@ -6,11 +6,19 @@
 // Both servers run at once (idle one costs nothing); each round drives one
 // side, the order alternates, and every round's req/s is printed.
 import { cpSync, readFileSync, rmSync } from 'node:fs';
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { freePort, gql, startNode, stopChild, waitHealthy } from './lib/common.mjs';
+import {
+  createBenchDatabase,
+  freePort,
+  gql,
+  seedRefreshChains,
+  startNode,
+  stopChild,
+  waitHealthy,
+} from './lib/common.mjs';
 import { runGraphql, runRefreshChains } from './lib/load.mjs';
 
 /** user+system CPU of a process in ms (/proc/<pid>/stat, clock ticks of 10 ms). */
@@ -31,13 +39,8 @@ const nums = rest.filter((s) => /^\d+$/.test(s)).map(Number);
 const rounds = nums[0] ?? 3;
 const seconds = nums[1] ?? 5;
 const PG_ADMIN = process.env.BENCH_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
-const dbName = `ab_${randomBytes(6).toString('hex')}`;
-const admin = new pg.Client({ connectionString: PG_ADMIN });
-await admin.connect();
-await admin.query(`CREATE DATABASE ${dbName}`);
-const u = new URL(PG_ADMIN);
-u.pathname = `/${dbName}`;
-const dbUrl = u.toString();
+const database = await createBenchDatabase(PG_ADMIN, 'ab');
+const dbUrl = database.url;
 const secret = randomBytes(32).toString('base64url');
 const servers = [];
 try {
@@ -76,25 +79,11 @@ try {
   );
   const token = reg.body.data.register.accessToken;
   const userId = reg.body.data.register.user.id;
-  const tokens = [];
+  let nextSeed;
   if (scenario === 'refresh') {
     const db = new pg.Client({ connectionString: dbUrl });
     await db.connect();
-    const exp = new Date(Date.now() + 86_400_000);
-    for (let i = 0; i < 20 * sides.length * (rounds + 1) + 20; i++) {
-      const sid = randomUUID();
-      const t = randomBytes(32).toString('base64url');
-      tokens.push(t);
-      await db.query('INSERT INTO sessions (id, user_id, expires_at) VALUES ($1, $2, $3)', [
-        sid,
-        userId,
-        exp,
-      ]);
-      await db.query(
-        'INSERT INTO refresh_tokens (id, session_id, token_hash, expires_at) VALUES ($1, $2, $3, $4)',
-        [randomUUID(), sid, createHash('sha256').update(t).digest('hex'), exp],
-      );
-    }
+    nextSeed = await seedRefreshChains(db, userId, 20 * sides.length * (rounds + 1) + 20);
     await db.end();
   }
   const run = (s, duration) =>
@@ -104,7 +93,7 @@ try {
           url: s.url,
           query:
             'mutation($input: RefreshTokenInput) { refreshToken(input: $input) { accessToken refreshToken user { id } } }',
-          nextSeed: () => tokens.pop(),
+          nextSeed,
           connections: 20,
           duration,
         })
@@ -142,6 +131,5 @@ try {
   }
 } finally {
   for (const s of servers) await stopChild(s.child, 3000);
-  await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-  await admin.end();
+  await database.drop();
 }

@@ -5,14 +5,22 @@
 // stops it so the profile is written, and prints the top self-time frames
 // by function and by package. Summary: bench/results/profile-<scenario>.json.
 import { spawnSync } from 'node:child_process';
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { analyse } from './lib/cpuprofile.mjs';
-import { freePort, gql, startNode, stopChild, waitHealthy } from './lib/common.mjs';
+import {
+  createBenchDatabase,
+  freePort,
+  gql,
+  seedRefreshChains,
+  startNode,
+  stopChild,
+  waitHealthy,
+} from './lib/common.mjs';
 import { runGraphql, runRefreshChains } from './lib/load.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -29,13 +37,8 @@ if (process.env.BENCH_SKIP_BUILD !== '1') {
   if (b.status !== 0) process.exit(1);
 }
 
-const dbName = `bench_${randomBytes(6).toString('hex')}`;
-const admin = new pg.Client({ connectionString: PG_ADMIN });
-await admin.connect();
-await admin.query(`CREATE DATABASE ${dbName}`);
-const u = new URL(PG_ADMIN);
-u.pathname = `/${dbName}`;
-const dbUrl = u.toString();
+const database = await createBenchDatabase(PG_ADMIN);
+const dbUrl = database.url;
 const profDir = mkdtempSync(join(tmpdir(), 'bench-prof-'));
 let api;
 try {
@@ -83,22 +86,7 @@ try {
   if (scenario === 'refresh') {
     const db = new pg.Client({ connectionString: dbUrl });
     await db.connect();
-    const tokens = [];
-    const exp = new Date(Date.now() + 86_400_000);
-    for (let i = 0; i < 500; i++) {
-      const sid = randomUUID();
-      const t = randomBytes(32).toString('base64url');
-      tokens.push(t);
-      await db.query('INSERT INTO sessions (id, user_id, expires_at) VALUES ($1, $2, $3)', [
-        sid,
-        userId,
-        exp,
-      ]);
-      await db.query(
-        'INSERT INTO refresh_tokens (id, session_id, token_hash, expires_at) VALUES ($1, $2, $3, $4)',
-        [randomUUID(), sid, createHash('sha256').update(t).digest('hex'), exp],
-      );
-    }
+    const nextSeed = await seedRefreshChains(db, userId, 500);
     await db.end();
     const query =
       'mutation($input: RefreshTokenInput) { refreshToken(input: $input) { accessToken refreshToken user { id } } }';
@@ -107,7 +95,7 @@ try {
       name: 'refresh',
       url,
       query,
-      nextSeed: () => tokens.pop(),
+      nextSeed,
       connections: 20,
       duration: seconds,
     });
@@ -151,6 +139,5 @@ try {
 } finally {
   await stopChild(api, 3000);
   rmSync(profDir, { recursive: true, force: true });
-  await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-  await admin.end();
+  await database.drop();
 }

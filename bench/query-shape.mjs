@@ -3,11 +3,12 @@
 // path (findUserOfLiveSession) and for a rotation, with Prisma's query log,
 // on a throwaway PostgreSQL database: how many statements, and which.
 // Needs `npm run build` first.  node bench/query-shape.mjs
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
+import { createBenchDatabase } from './lib/common.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const imp = (p) => import(pathToFileURL(join(ROOT, p)).href);
@@ -16,13 +17,8 @@ const { SessionsRepository } = await imp('dist/src/sessions/sessions.repository.
 const { applyMigrations, pgSqlClient } = await imp('dist/src/database/migrator.js');
 
 const PG_ADMIN = process.env.BENCH_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
-const dbName = `bench_${randomBytes(6).toString('hex')}`;
-const admin = new pg.Client({ connectionString: PG_ADMIN });
-await admin.connect();
-await admin.query(`CREATE DATABASE ${dbName}`);
-const u = new URL(PG_ADMIN);
-u.pathname = `/${dbName}`;
-const pool = new pg.Pool({ connectionString: u.toString(), max: 2 });
+const database = await createBenchDatabase(PG_ADMIN);
+const pool = new pg.Pool({ connectionString: database.url, max: 2 });
 try {
   const mc = await pool.connect();
   await applyMigrations(pgSqlClient(mc), { log: () => {} });
@@ -35,7 +31,13 @@ try {
   prisma.$on('query', (e) =>
     logged.push(`${e.duration} ms  ${e.query.replace(/\s+/g, ' ')}  ${e.params}`),
   );
-  const repo = new SessionsRepository(prisma);
+  // As the app wires it: the hot statements go to the pool, the rest through Prisma.
+  const repo = new SessionsRepository(prisma, {
+    kind: 'postgres',
+    prisma,
+    pool,
+    close: async () => {},
+  });
   const user = await prisma.user.create({
     data: { email: `q-${randomUUID()}@example.com`, passwordHash: 'x', name: 'Q' },
   });
@@ -100,6 +102,5 @@ try {
   await prisma.$disconnect();
 } finally {
   await pool.end();
-  await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-  await admin.end();
+  await database.drop();
 }

@@ -18,18 +18,20 @@
 // Nothing is asserted: figures are printed, ratios are against baselines
 // measured in this same run, and targets are reported as pass/fail.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import {
+  createBenchDatabase,
   freePort,
   gql,
   ratio,
   round,
   rssMiB,
+  seedRefreshChains,
   sleep,
   startNode,
   stopChild,
@@ -94,12 +96,6 @@ function track(child) {
   return child;
 }
 
-function pgUrlFor(db) {
-  const u = new URL(PG_ADMIN);
-  u.pathname = `/${db}`;
-  return u.toString();
-}
-
 function gitSha() {
   try {
     return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
@@ -117,36 +113,6 @@ function gitDirty() {
   } catch {
     return null;
   }
-}
-
-/** Sessions + first refresh tokens inserted directly, so each connection has its own chain. */
-async function seedRefreshChains(client, userId, n) {
-  const tokens = [];
-  const expires = new Date(Date.now() + 7 * 86_400_000);
-  const sessions = [];
-  const rts = [];
-  for (let i = 0; i < n; i++) {
-    const sid = randomUUID();
-    const token = randomBytes(32).toString('base64url');
-    tokens.push(token);
-    sessions.push([sid, userId, expires]);
-    rts.push([randomUUID(), sid, createHash('sha256').update(token).digest('hex'), expires]);
-  }
-  await client.query(
-    `INSERT INTO sessions (id, user_id, expires_at)
-     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[])`,
-    [sessions.map((s) => s[0]), sessions.map((s) => s[1]), sessions.map((s) => s[2])],
-  );
-  await client.query(
-    `INSERT INTO refresh_tokens (id, session_id, token_hash, expires_at)
-     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[])`,
-    [rts.map((r) => r[0]), rts.map((r) => r[1]), rts.map((r) => r[2]), rts.map((r) => r[3])],
-  );
-  let i = 0;
-  return () => {
-    if (i >= tokens.length) throw new Error('ran out of seeded refresh tokens');
-    return tokens[i++];
-  };
 }
 
 function serverEnv(port, extra = {}) {
@@ -216,12 +182,9 @@ async function main() {
   }
 
   const secret = randomBytes(32).toString('base64url');
-  const dbName = `bench_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: PG_ADMIN });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  const dbUrl = pgUrlFor(dbName);
-  log(`database ${dbName}`);
+  const database = await createBenchDatabase(PG_ADMIN);
+  const dbUrl = database.url;
+  log(`database ${database.name}`);
   let db;
   try {
     const pgWanted = ['me', 'refresh', 'login', 'storm', 'memory'].some(want);
@@ -593,10 +556,7 @@ async function main() {
   } finally {
     for (const c of children) await stopChild(c, 3000);
     if (db) await db.end().catch(() => {});
-    await admin
-      .query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)
-      .catch((e) => log(`drop failed: ${e.message}`));
-    await admin.end();
+    await database.drop().catch((e) => log(`drop failed: ${e.message}`));
   }
 
   results.totalSeconds = round((Date.now() - started) / 1000, 0);

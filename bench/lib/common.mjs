@@ -1,8 +1,10 @@
 // Helpers shared by the benchmark scripts: processes, ports, HTTP, GraphQL, RSS.
 import { spawn } from 'node:child_process';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
 
 export { sleep };
 
@@ -113,3 +115,57 @@ export function rssMiB(pid) {
 
 export const round = (x, d = 1) => (x == null || Number.isNaN(x) ? null : Number(x.toFixed(d)));
 export const ratio = (a, b) => (a && b ? Number((a / b).toFixed(3)) : null);
+
+/** Sessions + first refresh tokens inserted directly, so each connection has its own chain. */
+export async function seedRefreshChains(client, userId, n) {
+  const tokens = [];
+  const expires = new Date(Date.now() + 7 * 86_400_000);
+  const sessions = [];
+  const rts = [];
+  for (let i = 0; i < n; i++) {
+    const sid = randomUUID();
+    const token = randomBytes(32).toString('base64url');
+    tokens.push(token);
+    sessions.push([sid, userId, expires]);
+    rts.push([randomUUID(), sid, createHash('sha256').update(token).digest('hex'), expires]);
+  }
+  await client.query(
+    `INSERT INTO sessions (id, user_id, expires_at)
+     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[])`,
+    [sessions.map((s) => s[0]), sessions.map((s) => s[1]), sessions.map((s) => s[2])],
+  );
+  await client.query(
+    `INSERT INTO refresh_tokens (id, session_id, token_hash, expires_at)
+     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[])`,
+    [rts.map((r) => r[0]), rts.map((r) => r[1]), rts.map((r) => r[2]), rts.map((r) => r[3])],
+  );
+  let i = 0;
+  return () => {
+    if (i >= tokens.length) throw new Error('ran out of seeded refresh tokens');
+    return tokens[i++];
+  };
+}
+
+/**
+ * A database with a random name on the PostgreSQL server at `adminUrl`, for
+ * one bench run: its URL, and drop() (also closes the admin connection).
+ */
+export async function createBenchDatabase(adminUrl, prefix = 'bench') {
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  const u = new URL(adminUrl);
+  u.pathname = `/${name}`;
+  return {
+    name,
+    url: u.toString(),
+    async drop() {
+      try {
+        await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await admin.end();
+      }
+    },
+  };
+}
