@@ -2,7 +2,11 @@
 // A/B of two builds of the API on one PostgreSQL database, alternating.
 //   npm run build && node bench/ab.mjs snap before     # copies dist/ to .ab/before
 //   node bench/ab.mjs run me before after [rounds] [seconds]
-// A side may add environment: `before:LOG_LEVEL=warn`. Scenario me or refresh.
+// A side may add environment: `before:LOG_LEVEL=warn`. The side `baseline` is the
+// framework-free me/refreshToken (bench/baselines/apollo-pg.mjs). Scenario me,
+// refresh or typename. AB_RATE=800 drives a fixed rate instead of saturating:
+// then the server CPU µs per request is the figure to compare (steadier on a
+// shared machine, no contention with the load generator).
 // Both servers run at once (idle one costs nothing); each round drives one
 // side, the order alternates, and every round's req/s is printed.
 import { cpSync, readFileSync, rmSync } from 'node:fs';
@@ -46,9 +50,15 @@ const servers = [];
 try {
   for (const side of sides) {
     const [name, ...kv] = side.split(':');
-    const extra = Object.fromEntries(kv.map((x) => x.split('=')));
+    const extra = Object.fromEntries(
+      kv.map((x) => [x.slice(0, x.indexOf('=')), x.slice(x.indexOf('=') + 1)]),
+    );
     const port = await freePort();
-    const child = startNode([join(ROOT, '.ab', name, 'src/main.js')], {
+    const entry =
+      name === 'baseline'
+        ? join(ROOT, 'bench/baselines/apollo-pg.mjs')
+        : join(ROOT, '.ab', name, 'src/main.js');
+    const child = startNode([entry], {
       cwd: ROOT,
       name: side,
       env: {
@@ -64,11 +74,15 @@ try {
         ...extra,
       },
     });
-    await waitHealthy(`http://127.0.0.1:${port}/health`, { child });
+    // The baseline has no /health; any answer on /graphql means it is up.
+    await waitHealthy(`http://127.0.0.1:${port}/${name === 'baseline' ? 'graphql' : 'health'}`, {
+      child,
+      anyStatus: name === 'baseline',
+    });
     servers.push({ side, child, url: `http://127.0.0.1:${port}/graphql`, results: [] });
   }
   const reg = await gql(
-    servers[0].url,
+    servers.find((s) => !s.side.startsWith('baseline')).url,
     'mutation($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }',
     {
       input: {
@@ -107,8 +121,9 @@ try {
           token,
           connections: 50,
           duration,
+          overallRate: process.env.AB_RATE ? Number(process.env.AB_RATE) : undefined,
         });
-  for (const s of servers) await run(s, 2); // warm-up
+  for (const s of servers) await run(s, Number(process.env.AB_WARMUP_S ?? 2)); // warm-up
   for (let i = 0; i < rounds; i++) {
     const order = i % 2 ? [...servers].reverse() : servers;
     for (const s of order) {
@@ -118,6 +133,17 @@ try {
       (s.cpu ??= []).push(((cpuMs(s.child.pid) - c0) * 1000) / r.requests);
       if (r.errors) console.log(`${s.side}: ${r.errors} errors`, r.errorDetail);
     }
+  }
+  // Paired with the first side round by round (the rounds run back to back,
+  // so a slow spell of the machine hits both): median of the per-round ratios.
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const first = servers[0];
+  for (const s of servers.slice(1)) {
+    const rate = median(s.results.map((x, i) => x / first.results[i]));
+    const cpu = median(s.cpu.map((x, i) => x / first.cpu[i]));
+    console.log(
+      `${s.side} / ${first.side}: req/s x${rate.toFixed(3)}, CPU per request x${cpu.toFixed(3)} (medians of per-round ratios)`,
+    );
   }
   for (const s of servers) {
     const sorted = [...s.results].sort((a, b) => a - b);

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm run bench -- --profile` or `node bench/profile.mjs [me|refresh]`:
-// starts the built server under `node --cpu-prof` on a fresh PostgreSQL
+// `npm run bench -- --profile` or `node bench/profile.mjs [me|refresh] [baseline]`:
+// starts the built server (or, with `baseline`, the framework-free one of
+// bench/baselines/apollo-pg.mjs) under `node --cpu-prof` on a fresh PostgreSQL
 // database, drives the scenario for BENCH_PROFILE_S seconds (default 15),
 // stops it so the profile is written, and prints the top self-time frames
 // by function and by package. Summary: bench/results/profile-<scenario>.json.
@@ -25,6 +26,7 @@ import { runGraphql, runRefreshChains } from './lib/load.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const scenario = process.argv[2] ?? 'me';
+const target = process.argv[3] === 'baseline' ? 'baseline' : 'api';
 const seconds = Number(process.env.BENCH_PROFILE_S ?? 15);
 const PG_ADMIN = process.env.BENCH_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const log = (...a) => console.error('[profile]', ...a);
@@ -41,37 +43,55 @@ const database = await createBenchDatabase(PG_ADMIN);
 const dbUrl = database.url;
 const profDir = mkdtempSync(join(tmpdir(), 'bench-prof-'));
 let api;
+let profiled;
 try {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}/graphql`;
+  const env = {
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    DATABASE_URL: dbUrl,
+    JWT_ACCESS_SECRET: randomBytes(32).toString('base64url'),
+    AUTH_RATE_LIMIT: '1000000',
+    AUTH_RATE_LIMIT_WINDOW: '1000',
+    AUTH_LOGIN_MAX_FAILURES: '1000000',
+    BCRYPT_ROUNDS: process.env.BCRYPT_ROUNDS ?? '12',
+  };
+  const profFlags = [
+    '--import',
+    join(ROOT, 'bench/lib/exit-on-signal.mjs'),
+    '--cpu-prof',
+    '--cpu-prof-dir',
+    profDir,
+  ];
+  const apiPort = await freePort();
+  const apiUrl = `http://127.0.0.1:${apiPort}/graphql`;
+  // The API registers the user (the baseline has no register); it is the
+  // profiled process unless the baseline is.
   api = startNode(
     [
-      '--import',
-      join(ROOT, 'bench/lib/exit-on-signal.mjs'),
-      '--cpu-prof',
-      '--cpu-prof-dir',
-      profDir,
-      join(ROOT, 'dist/src/main.js'),
+      ...(target === 'api' ? profFlags : []),
+      join(ROOT, process.env.BENCH_PROFILE_DIST ?? 'dist', 'src/main.js'),
     ],
     {
       cwd: ROOT,
       name: 'api',
-      env: {
-        NODE_ENV: 'production',
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        DATABASE_URL: dbUrl,
-        JWT_ACCESS_SECRET: randomBytes(32).toString('base64url'),
-        AUTH_RATE_LIMIT: '1000000',
-        AUTH_RATE_LIMIT_WINDOW: '1000',
-        AUTH_LOGIN_MAX_FAILURES: '1000000',
-        BCRYPT_ROUNDS: process.env.BCRYPT_ROUNDS ?? '12',
-      },
+      env: { ...env, PORT: String(apiPort) },
     },
   );
-  await waitHealthy(`http://127.0.0.1:${port}/health`, { child: api });
+  await waitHealthy(`http://127.0.0.1:${apiPort}/health`, { child: api });
+  let url = apiUrl;
+  profiled = api;
+  if (target === 'baseline') {
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}/graphql`;
+    profiled = startNode([...profFlags, join(ROOT, 'bench/baselines/apollo-pg.mjs')], {
+      cwd: ROOT,
+      name: 'baseline',
+      env: { ...env, PORT: String(port) },
+    });
+    await waitHealthy(url, { child: profiled, anyStatus: true });
+  }
   const reg = await gql(
-    url,
+    apiUrl,
     'mutation($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }',
     {
       input: {
@@ -111,32 +131,36 @@ try {
     });
   }
   log(`${result.reqPerSec} req/s, p99 ${result.latencyMs.p99} ms, errors ${result.errors}`);
-  api.kill('SIGWINCH');
-  await api.exited;
+  profiled.kill('SIGWINCH');
+  await profiled.exited;
   const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
   if (!file) throw new Error('no .cpuprofile written');
   const summary = {
     scenario,
+    target,
     date: new Date().toISOString(),
     load: result,
     ...analyse(join(profDir, file), 40),
   };
   writeFileSync(
-    join(ROOT, `bench/results/profile-${scenario}.json`),
+    join(ROOT, `bench/results/profile-${scenario}${target === 'baseline' ? '-baseline' : ''}.json`),
     `${JSON.stringify(summary, null, 2)}\n`,
   );
   if (process.env.BENCH_KEEP_PROFILE)
     copyFileSync(join(profDir, file), process.env.BENCH_KEEP_PROFILE);
   console.log(
-    `\nbusy ${summary.busyMs} ms, idle ${summary.idleMs} ms (${scenario}, ${result.reqPerSec} req/s)`,
+    `\nbusy ${summary.busyMs} ms, idle ${summary.idleMs} ms (${target} ${scenario}, ${result.reqPerSec} req/s, ${result.requests} requests)`,
   );
+  // µs of CPU per request: comparable between the API and the baseline.
+  const perReq = (ms) => ((ms * 1000) / result.requests).toFixed(0).padStart(4);
   console.log('\nself time by package/file:');
   for (const r of summary.byPackage.slice(0, 20))
-    console.log(`  ${String(r.pct).padStart(5)}%  ${String(r.selfMs).padStart(6)} ms  ${r.frame}`);
+    console.log(`  ${String(r.pct).padStart(5)}%  ${perReq(r.selfMs)} µs/req  ${r.frame}`);
   console.log('\ntop self-time functions:');
   for (const r of summary.topFunctions.slice(0, 30))
-    console.log(`  ${String(r.pct).padStart(5)}%  ${String(r.selfMs).padStart(6)} ms  ${r.frame}`);
+    console.log(`  ${String(r.pct).padStart(5)}%  ${perReq(r.selfMs)} µs/req  ${r.frame}`);
 } finally {
+  if (profiled !== api) await stopChild(profiled, 3000);
   await stopChild(api, 3000);
   rmSync(profDir, { recursive: true, force: true });
   await database.drop();

@@ -365,6 +365,7 @@ async function main() {
                 BENCH_DURATION_S: String(duration),
               },
               name: 'bcrypt',
+              pipe: true,
             }),
           );
           const out = [];

@@ -1,7 +1,9 @@
 // Helpers shared by the benchmark scripts: processes, ports, HTTP, GraphQL, RSS.
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
@@ -22,26 +24,39 @@ export function freePort() {
 }
 
 /**
- * Starts a node process; its output goes to `logFile` lines kept in memory
- * (last 200) so a failure can be shown. Resolves the child at once.
+ * Starts a node process. Its stdout and stderr go to a file (its last 200
+ * lines are `child.tail`, to show a failure), not to a pipe read here: the
+ * load generator runs in this process, and reading and splitting the API's
+ * log lines (one per request) in it took CPU from the load itself, which
+ * showed as a lower rate for the side that logs (the API, not the baselines).
+ * `pipe: true` keeps a pipe on stdout, for a child whose output is its result.
+ * Resolves the child at once.
  */
-export function startNode(args, { env = {}, cwd, name = 'child' } = {}) {
+let outDir;
+let outCount = 0;
+export function startNode(args, { env = {}, cwd, name = 'child', pipe = false } = {}) {
+  if (!outDir) {
+    outDir = mkdtempSync(join(tmpdir(), 'bench-out-'));
+    // Kept while this process runs (a failure message may read a tail), then removed.
+    process.once('exit', () => rmSync(outDir, { recursive: true, force: true }));
+  }
+  const file = join(outDir, `${++outCount}-${name.replace(/[^\w.-]/g, '_')}.log`);
+  const fd = openSync(file, 'w');
   const child = spawn(process.execPath, args, {
     cwd,
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', pipe ? 'pipe' : fd, fd],
   });
-  const tail = [];
-  const keep = (chunk) => {
-    for (const line of chunk.toString().split('\n')) {
-      if (!line) continue;
-      tail.push(line);
-      if (tail.length > 200) tail.shift();
-    }
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  child.tail = tail;
+  closeSync(fd);
+  Object.defineProperty(child, 'tail', {
+    get: () => {
+      try {
+        return readFileSync(file, 'utf8').split('\n').filter(Boolean).slice(-200);
+      } catch {
+        return [];
+      }
+    },
+  });
   child.benchName = name;
   child.exited = new Promise((resolve) =>
     child.once('exit', (code, sig) => resolve({ code, sig })),
