@@ -19,7 +19,11 @@ import { bearerToken, RefreshTokenTransport } from './refresh-cookie.js';
 
 function clientInfo(ctx: GqlContext): ClientInfo {
   const ua = ctx.req.headers['user-agent'];
-  return { ip: ctx.req.ip ?? null, userAgent: typeof ua === 'string' ? ua : null };
+  return {
+    ip: ctx.req.ip ?? null,
+    userAgent: typeof ua === 'string' ? ua : null,
+    requestId: ctx.req.id ?? null,
+  };
 }
 
 /** Thin: reads arguments and context, calls one AuthService method, delivers the tokens. */
@@ -52,7 +56,7 @@ export class AuthResolver {
     @Context() ctx: GqlContext,
   ) {
     const token = this.transport.read(ctx.req, input?.refreshToken);
-    return this.transport.deliver(ctx.res, await this.auth.refresh(token));
+    return this.transport.deliver(ctx.res, await this.auth.refresh(token, clientInfo(ctx)));
   }
 
   @Mutation(() => Boolean, {
@@ -64,11 +68,14 @@ export class AuthResolver {
     input: LogoutInput | null,
     @Context() ctx: GqlContext,
   ) {
-    const done = await this.auth.logout({
-      refreshToken: this.transport.read(ctx.req, input?.refreshToken),
-      accessToken: bearerToken(ctx.req),
-      allSessions: input?.allSessions,
-    });
+    const done = await this.auth.logout(
+      {
+        refreshToken: this.transport.read(ctx.req, input?.refreshToken),
+        accessToken: bearerToken(ctx.req),
+        allSessions: input?.allSessions,
+      },
+      clientInfo(ctx),
+    );
     this.transport.clear(ctx.res);
     return done;
   }
@@ -78,7 +85,8 @@ export class AuthResolver {
   changePassword(
     @Args('input', validateInput) input: ChangePasswordInput,
     @CurrentPrincipal() principal: Principal,
+    @Context() ctx: GqlContext,
   ) {
-    return this.auth.changePassword(principal, input);
+    return this.auth.changePassword(principal, input, clientInfo(ctx));
   }
 }

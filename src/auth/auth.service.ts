@@ -82,7 +82,11 @@ export class AuthService {
       }
       throw e;
     }
-    this.logger.log({ event: 'register', userId: created.id, sessionId: created.sessions[0].id });
+    this.event('log', client, {
+      event: 'register',
+      userId: created.id,
+      sessionId: created.sessions[0].id,
+    });
     return this.issue(toUser(created), created.sessions[0].id, refreshToken, expiresAt);
   }
 
@@ -93,12 +97,12 @@ export class AuthService {
     const email = normaliseEmail(input.email);
     const wait = await this.attempts.blockedFor(email);
     if (wait > 0) {
-      this.logger.warn({ event: 'login_locked', retryAfterSeconds: wait });
+      this.event('warn', client, { event: 'login_locked', retryAfterSeconds: wait });
       throw AppError.tooManyRequests(wait);
     }
     const user = await this.checkCredentials(email, input.password);
     if (!user) {
-      this.logger.warn({ event: 'login_failed' });
+      this.event('warn', client, { event: 'login_failed' });
       throw AppError.unauthenticated(INVALID_CREDENTIALS);
     }
     await this.attempts.clear(email);
@@ -110,7 +114,7 @@ export class AuthService {
       tokenHash: this.tokens.hashRefreshToken(refreshToken),
       expiresAt,
     });
-    this.logger.log({ event: 'login', userId: user.id, sessionId: session.id });
+    this.event('log', client, { event: 'login', userId: user.id, sessionId: session.id });
     return this.issue(toUser(user), session.id, refreshToken, expiresAt);
   }
 
@@ -121,7 +125,7 @@ export class AuthService {
    * child is still the live token: then this is a concurrent refresh (two
    * tabs, a retried request) and gets that same child, so a session never forks.
    */
-  async refresh(token: string | null | undefined): Promise<IssuedTokens> {
+  async refresh(token: string | null | undefined, client?: ClientInfo): Promise<IssuedTokens> {
     if (!token || !REFRESH_TOKEN_SHAPE.test(token))
       throw AppError.unauthenticated('Invalid refresh token');
     const row = await this.sessions.findRefreshToken(this.tokens.hashRefreshToken(token));
@@ -142,12 +146,16 @@ export class AuthService {
         now,
       });
       if (won) {
-        this.logger.log({ event: 'refresh', userId: row.user.id, sessionId: row.sessionId });
+        this.event('log', client, {
+          event: 'refresh',
+          userId: row.user.id,
+          sessionId: row.sessionId,
+        });
         return this.issue(toUser(row.user), row.sessionId, child, expiresAt);
       }
     }
     // Already rotated (before, or by a concurrent call that won the swap).
-    return this.refreshRotated(row.sessionId, row.session.userId, child, childHash);
+    return this.refreshRotated(row.sessionId, row.session.userId, child, childHash, client);
   }
 
   private async refreshRotated(
@@ -155,6 +163,7 @@ export class AuthService {
     userId: string,
     child: string,
     childHash: string,
+    client: ClientInfo | undefined,
   ): Promise<IssuedTokens> {
     const again = await this.sessions.findRefreshToken(this.tokens.hashRefreshToken(child));
     const parentRotatedAt = again?.createdAt; // set to the rotation time by the rotation
@@ -171,11 +180,11 @@ export class AuthService {
       parentRotatedAt &&
       now - parentRotatedAt.getTime() <= grace
     ) {
-      this.logger.log({ event: 'refresh_concurrent', userId, sessionId });
+      this.event('log', client, { event: 'refresh_concurrent', userId, sessionId });
       return this.issue(toUser(again.user), sessionId, child, again.expiresAt);
     }
     await this.sessions.revoke(sessionId, 'reuse');
-    this.logger.warn({ event: 'refresh_token_reuse', userId, sessionId });
+    this.event('warn', client, { event: 'refresh_token_reuse', userId, sessionId });
     throw AppError.unauthenticated('Invalid refresh token');
   }
 
@@ -184,11 +193,14 @@ export class AuthService {
    * access token; with allSessions every session of that user. Idempotent:
    * when nothing names a live session it changes nothing and answers true.
    */
-  async logout(args: {
-    refreshToken?: string | null;
-    accessToken?: string | null;
-    allSessions?: boolean | null;
-  }): Promise<boolean> {
+  async logout(
+    args: {
+      refreshToken?: string | null;
+      accessToken?: string | null;
+      allSessions?: boolean | null;
+    },
+    client?: ClientInfo,
+  ): Promise<boolean> {
     let target: { sessionId: string; userId: string } | null = null;
     if (args.refreshToken && REFRESH_TOKEN_SHAPE.test(args.refreshToken)) {
       const row = await this.sessions.findRefreshToken(
@@ -206,9 +218,13 @@ export class AuthService {
       const live = await this.sessions.findLiveSession(target.sessionId, new Date());
       if (!live) return true;
       const n = await this.sessions.revokeAllOfUser(target.userId, 'logout_all');
-      this.logger.log({ event: 'logout_all', userId: target.userId, sessions: n });
+      this.event('log', client, { event: 'logout_all', userId: target.userId, sessions: n });
     } else if (await this.sessions.revoke(target.sessionId, 'logout')) {
-      this.logger.log({ event: 'logout', userId: target.userId, sessionId: target.sessionId });
+      this.event('log', client, {
+        event: 'logout',
+        userId: target.userId,
+        sessionId: target.sessionId,
+      });
     }
     return true;
   }
@@ -217,6 +233,7 @@ export class AuthService {
   async changePassword(
     principal: Principal,
     input: { currentPassword: string; newPassword: string },
+    client?: ClientInfo,
   ): Promise<boolean> {
     const problems = this.passwords.check(input.newPassword, 'newPassword');
     if (problems.length) throw AppError.badInput(problems);
@@ -225,7 +242,7 @@ export class AuthService {
     if (wait > 0) throw AppError.tooManyRequests(wait);
     const user = await this.checkCredentials(email, input.currentPassword);
     if (!user || user.id !== principal.user.id) {
-      this.logger.warn({ event: 'change_password_failed', userId: principal.user.id });
+      this.event('warn', client, { event: 'change_password_failed', userId: principal.user.id });
       throw AppError.unauthenticated('Current password is wrong');
     }
     const newHash = await this.passwords.hash(input.newPassword);
@@ -234,8 +251,21 @@ export class AuthService {
       throw AppError.unauthenticated('Current password is wrong');
     }
     const n = await this.sessions.revokeAllOfUser(user.id, 'password_change', principal.sessionId);
-    this.logger.log({ event: 'password_changed', userId: user.id, otherSessionsRevoked: n });
+    this.event('log', client, {
+      event: 'password_changed',
+      userId: user.id,
+      otherSessionsRevoked: n,
+    });
     return true;
+  }
+
+  /** An auth event, carrying the id of the request it belongs to. */
+  private event(
+    level: 'log' | 'warn',
+    client: ClientInfo | undefined,
+    fields: { event: string } & Record<string, unknown>,
+  ): void {
+    this.logger[level](client?.requestId ? { reqId: client.requestId, ...fields } : fields);
   }
 
   /**

@@ -1,8 +1,9 @@
 import { Catch, HttpException, Logger, type ArgumentsHost } from '@nestjs/common';
 import { BaseExceptionFilter } from '@nestjs/core';
-import type { GqlContextType } from '@nestjs/graphql';
+import { GqlArgumentsHost, type GqlContextType } from '@nestjs/graphql';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { AppError, ErrorCode } from '../common/errors.js';
+import type { GqlContext } from './context.js';
 
 /**
  * The one place where errors become GraphQL errors (CONTRACT.md, "Errors").
@@ -40,7 +41,8 @@ const PUBLIC_CODES = new Set<string>([
   'PERSISTED_QUERY_NOT_SUPPORTED',
 ]);
 
-export function toGraphQLError(exception: unknown): GraphQLError {
+/** `requestId`: the id of the request, carried by the log line of an unknown error. */
+export function toGraphQLError(exception: unknown, requestId?: string): GraphQLError {
   if (exception instanceof AppError) {
     const extensions: Record<string, unknown> = { code: exception.code };
     if (exception.details?.fields) extensions.fields = exception.details.fields;
@@ -53,9 +55,10 @@ export function toGraphQLError(exception: unknown): GraphQLError {
     const code = STATUS_CODES[exception.getStatus()];
     if (code) return new GraphQLError(httpMessage(exception, code), { extensions: { code } });
   }
-  logger.error(
-    exception instanceof Error ? (exception.stack ?? exception.message) : String(exception),
-  );
+  const detail =
+    exception instanceof Error ? (exception.stack ?? exception.message) : String(exception);
+  if (requestId) logger.error({ reqId: requestId, msg: detail });
+  else logger.error(detail);
   return new GraphQLError(INTERNAL_MESSAGE, {
     extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
   });
@@ -77,7 +80,10 @@ function httpMessage(e: HttpException, code: ErrorCode): string {
 @Catch()
 export class ApiExceptionFilter extends BaseExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost) {
-    if (host.getType<GqlContextType>() === 'graphql') return toGraphQLError(exception);
+    if (host.getType<GqlContextType>() === 'graphql') {
+      const ctx = GqlArgumentsHost.create(host).getContext<Partial<GqlContext> | undefined>();
+      return toGraphQLError(exception, ctx?.req?.id);
+    }
     return super.catch(exception, host);
   }
 }

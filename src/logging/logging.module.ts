@@ -52,22 +52,60 @@ export function requestId(req: IncomingMessage): string {
  * Structured JSON logs (pino) on stdout, one object per line: one line per
  * request (id, method, path, status, time) and every Nest Logger call (the
  * auth events of AuthService, errors, start and stop) routed into the same
- * logger, carrying the id of the request it belongs to (`reqId`).
+ * logger; the lines of a request carry its id (`reqId`).
  */
 export function createRootLogger(config: AppConfig, silent: boolean): Logger {
-  return pino({
-    level: silent ? 'silent' : config.env.LOG_LEVEL,
-    base: { service: 'auth-api', pid: process.pid },
-    timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
-    redact: { paths: REDACT_PATHS, remove: true },
-  });
+  return pino(
+    {
+      level: silent ? 'silent' : config.env.LOG_LEVEL,
+      base: { service: 'auth-api', pid: process.pid },
+      timestamp: isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: { paths: REDACT_PATHS, remove: true },
+    },
+    stdout(),
+  );
 }
 
+let secondStart = Number.NaN;
+let secondPrefix = '';
+
 /**
- * nestjs-pino gives Nest's Logger on top of that root, reading the request
- * context set by the Fastify hook below (no LoggerModule, no Nest middleware).
+ * pino's `timestamp` (`,"time":"2026-11-22T23:16:34.519Z"`, the same text as
+ * pino.stdTimeFunctions.isoTime), with the date and time up to the second
+ * formatted once a second: `new Date(now).toISOString()` on every line was
+ * ~8 % of `me`'s CPU in the server (bench/ab.mjs, paired rounds; the
+ * request line has one per request).
  */
+export function isoTime(now = Date.now()): string {
+  let ms = now - secondStart;
+  if (!(ms >= 0 && ms < 1000)) {
+    ms = ((now % 1000) + 1000) % 1000;
+    secondStart = now - ms;
+    secondPrefix = new Date(secondStart).toISOString().slice(0, 20); // "…T23:16:34."
+  }
+  return `,"time":"${secondPrefix}${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z"`;
+}
+
+/** How long a log line may wait in the buffer before it is written. */
+export const LOG_FLUSH_MS = 250;
+
+/**
+ * stdout, buffered (pino's "asynchronous logging"): lines are written 4 KiB
+ * at a time, and at least every LOG_FLUSH_MS, and whatever is left when the
+ * process exits (pino flushes its destination on exit). Writing each line
+ * as it came meant one write handed to libuv's thread pool per request,
+ * the largest single cost of `me` left after the framework (~15 % of its
+ * req/s, docs/benchmark.md). A crash that kills the process outright
+ * (SIGKILL, OOM) loses at most the last LOG_FLUSH_MS of lines.
+ */
+function stdout() {
+  const destination = pino.destination({ dest: 1, minLength: 4096, sync: false });
+  setInterval(() => destination.flush(), LOG_FLUSH_MS).unref();
+  return destination;
+}
+
+/** nestjs-pino gives Nest's Logger on top of that root (no LoggerModule, no Nest middleware). */
 function loggingParams(root: Logger): Params {
   return { pinoHttp: { logger: root }, useExisting: true };
 }
@@ -79,12 +117,17 @@ export function nestLogger(root: Logger): PinoNestLogger {
 }
 
 /**
- * Request logging and the request context, as Fastify hooks (so every route
- * is covered, GraphQL included): one closing line per request ("request
- * completed": id, method, path, client address, status, time; warn for 4xx,
- * error for 5xx), and everything logged while the request runs carries its
- * id (`reqId`). The id comes from X-Request-Id when a proxy sent a sane one,
- * and is sent back in X-Request-Id.
+ * Request logging, as Fastify hooks (so every route is covered, GraphQL
+ * included): one closing line per request ("request completed": id, method,
+ * path, client address, status, time; warn for 4xx, error for 5xx). The id
+ * comes from X-Request-Id when a proxy sent a sane one, and is sent back in
+ * X-Request-Id; the services' lines of that request (auth events, errors)
+ * carry it as `reqId`, passed to them explicitly (ClientInfo.requestId).
+ *
+ * There is no AsyncLocalStorage request context: on Node 20 entering one
+ * per request turns on promise hooks for every promise of the process, and
+ * nestjs-pino's runInContext also built a child logger per request; together
+ * ~20 % of `me`'s req/s (docs/benchmark.md).
  *
  * The closing line is written by a plain onResponse hook rather than
  * pino-http (its per-request listeners, serializers and wrappers were ~8 % of
@@ -93,15 +136,13 @@ export function nestLogger(root: Logger): PinoNestLogger {
  * (no header, query string or body, so nothing to redact) and building the
  * line directly costs a fraction of pino's generic path (its redaction pass
  * and serialisers were another ~5 %). Everything else (auth events, errors)
- * goes through the redacting root logger, with the request id.
+ * goes through the redacting root logger.
  */
 export function registerRequestLogging(fastify: FastifyInstance, root: Logger): void {
-  const context = new PinoLogger(loggingParams(root));
   const line = requestLineWriter(root);
   fastify.addHook('onRequest', (request, reply, done) => {
-    (request.raw as IncomingMessage & { id?: unknown }).id = request.id;
     reply.header('x-request-id', request.id);
-    context.runInContext(done, { bindings: { reqId: request.id } });
+    done();
   });
   fastify.addHook('onResponse', (request, reply, done) => {
     const status = reply.statusCode;

@@ -133,9 +133,27 @@ describe('structured logs without secrets', () => {
     const register = parsed.find((o) => o.event === 'register');
     expect(register).toMatchObject({ event: 'register', reqId: requestId });
     expect(register.userId).toBe(reg.data.register.user.id);
-    expect(parsed.some((o) => o.event === 'login' && o.reqId)).toBe(true);
-    expect(parsed.some((o) => o.event === 'login_failed' && o.reqId)).toBe(true);
-    expect(parsed.some((o) => o.event === 'refresh' && o.reqId)).toBe(true);
+    // Every auth event carries the id of the request that caused it: an id
+    // some "request completed" line has too, and a different one per request.
+    const requestIds = new Set(
+      parsed.filter((o) => o.msg === 'request completed').map((o) => o.req?.id),
+    );
+    const events = [
+      'register',
+      'login_failed',
+      'login',
+      'refresh',
+      'password_changed',
+      'logout',
+      'rate_limited',
+    ];
+    const eventIds = events.map((name) => {
+      const line = parsed.find((o) => o.event === name);
+      expect(line, name).toBeDefined();
+      expect(requestIds.has(line.reqId), `${name} reqId ${line.reqId}`).toBe(true);
+      return line.reqId;
+    });
+    expect(new Set(eventIds).size).toBe(events.length);
     // One line per request, with the same id the client got back.
     expect(
       parsed.some(

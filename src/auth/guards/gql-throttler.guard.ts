@@ -22,7 +22,9 @@ export class GqlThrottlerGuard extends ThrottlerGuard {
     context: ExecutionContext,
     detail: ThrottlerLimitDetail,
   ): Promise<void> {
+    const { req } = this.getRequestResponse(context);
     this.authLogger.warn({
+      reqId: req.id,
       event: 'rate_limited',
       operation: context.getHandler().name,
       retryAfterSeconds: detail.timeToBlockExpire,
