@@ -76,13 +76,21 @@ export async function createApp(
       bufferLogs: true,
       // While shutting down, a request on a kept-alive connection gets 503 + Connection: close.
       return503OnClosing: true,
+      // Fastify's own JSON (and text/plain) parsers, with the adapter's
+      // bodyLimit and poisoning options above. Nest's would add a form parser
+      // (no GraphQL client sends forms; they get 415) and wrap the JSON one
+      // in a closure rebuilt on every request.
+      bodyParser: false,
     },
   );
   app.useLogger(nestLogger(rootLogger));
   app.flushLogs();
   registerRequestLogging(app.getHttpAdapter().getInstance(), rootLogger);
   registerGraphqlHttpErrors(app.getHttpAdapter().getInstance());
-  await app.register(fastifyCookie);
+  // Cookies are read and written only in cookie mode; in the default mode
+  // the plugin's two hooks (parse every request, serialise every reply)
+  // would run for nothing.
+  if (config.env.AUTH_REFRESH_COOKIE) await app.register(fastifyCookie);
   const origins = corsOrigins(config);
   await app.register(fastifyCors, {
     origin: origins.length ? origins : false,

@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
-import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
+import type { ApolloDriverConfig } from '@nestjs/apollo';
 import { GraphQLModule } from '@nestjs/graphql';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import { ThrottlerModule } from '@nestjs/throttler';
@@ -11,6 +11,7 @@ import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import type { Database } from './database/prisma.js';
 import { ApiExceptionFilter } from './graphql/error-mapping.js';
+import { FastifyApolloDriver } from './graphql/fastify-apollo.driver.js';
 import { graphqlOptions } from './graphql/graphql.options.js';
 import { HealthModule } from './health/health.module.js';
 import { REDIS, RedisModule } from './redis/redis.module.js';
@@ -34,7 +35,7 @@ export class AppModule {
         DatabaseModule.forRoot(db),
         RedisModule.forRoot(config),
         GraphQLModule.forRoot<ApolloDriverConfig>({
-          driver: ApolloDriver,
+          driver: FastifyApolloDriver,
           ...graphqlOptions(config),
         }),
         ThrottlerModule.forRootAsync({

@@ -71,7 +71,12 @@ export class SessionsRepository {
    * SQL; on PGlite they go through Prisma.
    */
   private async hot<R>(name: string, text: string, values: unknown[]): Promise<R[]> {
-    if (this.pool) return (await this.pool.query<R>({ name, text, values })).rows;
+    if (this.pool) {
+      // Dates as ISO strings: pg's own Date formatting (local time and
+      // offset, by hand) was 1 % of `me`'s CPU. Same instant either way.
+      const params = values.map((v) => (v instanceof Date ? v.toISOString() : v));
+      return (await this.pool.query<R>({ name, text, values: params })).rows;
+    }
     return this.prisma.$queryRawUnsafe<R[]>(text, ...values);
   }
 
