@@ -13,6 +13,7 @@ import {
   requestId,
 } from './logging/logging.module.js';
 import { GRAPHQL_PATH } from './graphql/context.js';
+import type { Logger as PinoLogger } from 'pino';
 import { registerGraphqlHttpErrors } from './graphql/http-errors.js';
 
 export interface CreateAppOptions {
@@ -20,6 +21,8 @@ export interface CreateAppOptions {
   database?: Database;
   /** false silences every log (tests); otherwise JSON logs at LOG_LEVEL. */
   logger?: LogLevel[] | false;
+  /** The root logger, when the caller made it already (main.ts, to log while the database opens). */
+  rootLogger?: PinoLogger;
 }
 
 /** TRUST_PROXY: true/false, a hop count, or addresses/subnets ('loopback', '10.0.0.0/8,127.0.0.1'). */
@@ -52,8 +55,8 @@ export async function createApp(
   opts: CreateAppOptions = {},
 ): Promise<NestFastifyApplication> {
   // JSON logs from the first line (the database is opened before the Nest app exists).
-  const rootLogger = createRootLogger(config, opts.logger === false);
-  Logger.overrideLogger(nestLogger(rootLogger));
+  const rootLogger = opts.rootLogger ?? createRootLogger(config, opts.logger === false);
+  if (!opts.rootLogger) Logger.overrideLogger(nestLogger(rootLogger));
   const db = opts.database ?? (await openDatabase(config));
   const adapter = new FastifyAdapter({
     trustProxy: trustProxy(config.env.TRUST_PROXY),
@@ -115,4 +118,3 @@ export async function createApp(
 }
 
 export { GRAPHQL_PATH };
-export const bootLogger = new Logger('Bootstrap');

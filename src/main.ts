@@ -1,9 +1,11 @@
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
+import { Logger } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { bootLogger, createApp } from './app.factory.js';
 import { ConfigError } from './config/config.schema.js';
 import { loadAppConfig, type AppConfig } from './config/app-config.js';
+
+const bootLogger = new Logger('Bootstrap');
 
 /**
  * SIGTERM / SIGINT: stop accepting (new requests on kept-alive connections get
@@ -43,7 +45,20 @@ async function main(): Promise<void> {
   // A .env file in the working directory, if present (real variables win).
   if (existsSync('.env')) process.loadEnvFile('.env');
   const config = await loadAppConfig(process.env);
-  const app = await createApp(config);
+  // The rest of the app is imported here, not at the top: the database
+  // (for the embedded default a PostgreSQL compiled to wasm, compiled and
+  // started partly off the main thread) opens while the modules of Nest,
+  // Apollo and the resolvers load, instead of after them.
+  const appFactory = import('./app.factory.js');
+  appFactory.catch(() => {}); // (reported by the await below)
+  const { createRootLogger, nestLogger } = await import('./logging/logging.module.js');
+  const rootLogger = createRootLogger(config, false);
+  Logger.overrideLogger(nestLogger(rootLogger));
+  const { openDatabase } = await import('./database/prisma.js');
+  const database = openDatabase(config);
+  database.catch(() => {}); // (reported by the await below)
+  const { createApp } = await appFactory;
+  const app = await createApp(config, { database: await database, rootLogger });
   handleSignals(app, config);
   await app.listen({ port: config.env.PORT, host: config.env.HOST });
   const where = config.env.DATABASE_URL
