@@ -10,7 +10,7 @@
 //   BENCH_DURATION_S         seconds per throughput scenario (default 10, quick 5)
 //   BENCH_MEMORY_S           seconds of mixed load for the RSS check (default 120, quick 20)
 //   BENCH_CONNECTIONS        connections for `me` (default 50)
-//   BENCH_ROUNDS             alternating rounds per ratio (default 4; login at most 2)
+//   BENCH_ROUNDS             alternating rounds per ratio (default 10, 3 s each for me and refresh; login at most 2)
 //   BENCH_PG_URL             admin URL of the PostgreSQL server (default postgresql://postgres@127.0.0.1:5432/postgres)
 //   BCRYPT_ROUNDS            bcrypt cost for the server and the raw baseline (default 12)
 //   BENCH_SKIP_BUILD=1       do not run `npm run build` first
@@ -53,11 +53,11 @@ const PG_ADMIN = env.BENCH_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postg
 const ONLY = env.BENCH_ONLY ? new Set(env.BENCH_ONLY.split(',').map((s) => s.trim())) : null;
 const want = (s) => !ONLY || ONLY.has(s);
 // The machine may be shared: the two sides of a ratio run in alternation,
-// BENCH_ROUNDS times each (DURATION/ROUNDS seconds a round), back to back.
+// BENCH_ROUNDS times each (3 s a round by default), back to back.
 // A ratio is the median of the per-round ratios (a slow spell of the machine
 // hits both sides of a round); each side's shown figures are its best round
 // (the least disturbed one). Every round is in the JSON.
-const ROUNDS_N = Number(env.BENCH_ROUNDS ?? 4);
+const ROUNDS_N = Number(env.BENCH_ROUNDS ?? 10);
 
 /** Median of the round-by-round ratios a[i] / b[i] (req/s of rounds run back to back). */
 function pairedRatio(a, b) {
@@ -67,12 +67,12 @@ function pairedRatio(a, b) {
 }
 
 /** Runs each named side `rounds` times, alternating the order; returns the best and all rounds. */
-async function alternate(sides, total = DURATION, rounds = ROUNDS_N) {
+async function alternate(sides, total = Math.max(DURATION, 3 * ROUNDS_N), rounds = ROUNDS_N) {
   const names = Object.keys(sides);
   const all = Object.fromEntries(names.map((n) => [n, []]));
   for (let i = 0; i < rounds; i++) {
     const order = i % 2 === 0 ? names : [...names].reverse();
-    for (const n of order) all[n].push(await sides[n](Math.max(2, Math.round(total / rounds))));
+    for (const n of order) all[n].push(await sides[n](Math.max(3, Math.round(total / rounds))));
   }
   const best = Object.fromEntries(
     names.map((n) => {
