@@ -135,16 +135,18 @@ describe('access tokens', () => {
   describe('ACCESS_TOKEN_TTL', () => {
     let short: TestApp;
     beforeAll(async () => {
-      short = await startTestApp({ ACCESS_TOKEN_TTL: '1s' });
+      // exp is in whole seconds (iat + TTL, iat rounded down): a 1 s token
+      // signed at x.999 s lives 1 ms. 3 s leaves it at least 2 s to be used.
+      short = await startTestApp({ ACCESS_TOKEN_TTL: '3s' });
     });
     afterAll(() => short?.close());
 
     it('a token past its lifetime is UNAUTHENTICATED', async () => {
       const a = await register(short);
-      expect(new Date(a.accessTokenExpiresAt).getTime() - Date.now()).toBeLessThanOrEqual(1000);
+      expect(new Date(a.accessTokenExpiresAt).getTime() - Date.now()).toBeLessThanOrEqual(3000);
       expect((await op(short, MeDocument, {}, { token: a.accessToken })).errors).toBeUndefined();
       // Lower bound only: waiting longer on a slow machine changes nothing.
-      await new Promise((r) => setTimeout(r, 2100));
+      await new Promise((r) => setTimeout(r, 4100));
       const r = await op(short, MeDocument, {}, { token: a.accessToken });
       expect(r.code).toBe('UNAUTHENTICATED');
     });
