@@ -15,9 +15,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import {
+  benchServerEnv,
   createBenchDatabase,
   freePort,
-  gql,
+  ME_QUERY,
+  medianOfRatios,
+  REFRESH_QUERY,
+  registerBenchUser,
   seedRefreshChains,
   startNode,
   stopChild,
@@ -61,18 +65,12 @@ try {
     const child = startNode([entry], {
       cwd: ROOT,
       name: side,
-      env: {
-        NODE_ENV: 'production',
-        PORT: String(port),
-        HOST: '127.0.0.1',
+      env: benchServerEnv(port, {
         DATABASE_URL: dbUrl,
         JWT_ACCESS_SECRET: secret,
-        AUTH_RATE_LIMIT: '1000000',
-        AUTH_RATE_LIMIT_WINDOW: '1000',
-        AUTH_LOGIN_MAX_FAILURES: '1000000',
         BCRYPT_ROUNDS: '4',
         ...extra,
-      },
+      }),
     });
     // The baseline has no /health; any answer on /graphql means it is up.
     await waitHealthy(`http://127.0.0.1:${port}/${name === 'baseline' ? 'graphql' : 'health'}`, {
@@ -81,18 +79,10 @@ try {
     });
     servers.push({ side, child, url: `http://127.0.0.1:${port}/graphql`, results: [] });
   }
-  const reg = await gql(
+  const { token, userId } = await registerBenchUser(
     servers.find((s) => !s.side.startsWith('baseline')).url,
-    'mutation($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }',
-    {
-      input: {
-        email: `ab-${randomBytes(4).toString('hex')}@example.com`,
-        password: 'correct horse battery staple',
-      },
-    },
+    'ab',
   );
-  const token = reg.body.data.register.accessToken;
-  const userId = reg.body.data.register.user.id;
   let nextSeed;
   if (scenario === 'refresh') {
     const db = new pg.Client({ connectionString: dbUrl });
@@ -105,8 +95,7 @@ try {
       ? runRefreshChains({
           name: s.side,
           url: s.url,
-          query:
-            'mutation($input: RefreshTokenInput) { refreshToken(input: $input) { accessToken refreshToken user { id } } }',
+          query: REFRESH_QUERY,
           nextSeed,
           connections: 20,
           duration,
@@ -114,10 +103,7 @@ try {
       : runGraphql({
           name: s.side,
           url: s.url,
-          query:
-            scenario === 'typename'
-              ? 'query { __typename }'
-              : 'query { me { id email name role createdAt updatedAt } }',
+          query: scenario === 'typename' ? 'query { __typename }' : ME_QUERY,
           token,
           connections: 50,
           duration,
@@ -134,13 +120,11 @@ try {
       if (r.errors) console.log(`${s.side}: ${r.errors} errors`, r.errorDetail);
     }
   }
-  // Paired with the first side round by round (the rounds run back to back,
-  // so a slow spell of the machine hits both): median of the per-round ratios.
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  // Paired with the first side round by round: median of the per-round ratios.
   const first = servers[0];
   for (const s of servers.slice(1)) {
-    const rate = median(s.results.map((x, i) => x / first.results[i]));
-    const cpu = median(s.cpu.map((x, i) => x / first.cpu[i]));
+    const rate = medianOfRatios(s.results, first.results);
+    const cpu = medianOfRatios(s.cpu, first.cpu);
     console.log(
       `${s.side} / ${first.side}: req/s x${rate.toFixed(3)}, CPU per request x${cpu.toFixed(3)} (medians of per-round ratios)`,
     );

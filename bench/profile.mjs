@@ -14,9 +14,12 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { analyse } from './lib/cpuprofile.mjs';
 import {
+  benchServerEnv,
   createBenchDatabase,
   freePort,
-  gql,
+  ME_QUERY,
+  REFRESH_QUERY,
+  registerBenchUser,
   seedRefreshChains,
   startNode,
   stopChild,
@@ -42,19 +45,16 @@ if (process.env.BENCH_SKIP_BUILD !== '1') {
 const database = await createBenchDatabase(PG_ADMIN);
 const dbUrl = database.url;
 const profDir = mkdtempSync(join(tmpdir(), 'bench-prof-'));
+const secret = randomBytes(32).toString('base64url');
 let api;
 let profiled;
 try {
-  const env = {
-    NODE_ENV: 'production',
-    HOST: '127.0.0.1',
-    DATABASE_URL: dbUrl,
-    JWT_ACCESS_SECRET: randomBytes(32).toString('base64url'),
-    AUTH_RATE_LIMIT: '1000000',
-    AUTH_RATE_LIMIT_WINDOW: '1000',
-    AUTH_LOGIN_MAX_FAILURES: '1000000',
-    BCRYPT_ROUNDS: process.env.BCRYPT_ROUNDS ?? '12',
-  };
+  const env = (port) =>
+    benchServerEnv(port, {
+      DATABASE_URL: dbUrl,
+      JWT_ACCESS_SECRET: secret,
+      BCRYPT_ROUNDS: process.env.BCRYPT_ROUNDS ?? '12',
+    });
   const profFlags = [
     '--import',
     join(ROOT, 'bench/lib/exit-on-signal.mjs'),
@@ -74,7 +74,7 @@ try {
     {
       cwd: ROOT,
       name: 'api',
-      env: { ...env, PORT: String(apiPort) },
+      env: env(apiPort),
     },
   );
   await waitHealthy(`http://127.0.0.1:${apiPort}/health`, { child: api });
@@ -86,35 +86,22 @@ try {
     profiled = startNode([...profFlags, join(ROOT, 'bench/baselines/apollo-pg.mjs')], {
       cwd: ROOT,
       name: 'baseline',
-      env: { ...env, PORT: String(port) },
+      env: env(port),
     });
     await waitHealthy(url, { child: profiled, anyStatus: true });
   }
-  const reg = await gql(
-    apiUrl,
-    'mutation($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }',
-    {
-      input: {
-        email: `prof-${randomBytes(4).toString('hex')}@example.com`,
-        password: 'correct horse battery staple',
-      },
-    },
-  );
-  const token = reg.body.data.register.accessToken;
-  const userId = reg.body.data.register.user.id;
+  const { token, userId } = await registerBenchUser(apiUrl, 'prof');
   let result;
   if (scenario === 'refresh') {
     const db = new pg.Client({ connectionString: dbUrl });
     await db.connect();
     const nextSeed = await seedRefreshChains(db, userId, 500);
     await db.end();
-    const query =
-      'mutation($input: RefreshTokenInput) { refreshToken(input: $input) { accessToken refreshToken user { id } } }';
     log(`refresh load for ${seconds} s`);
     result = await runRefreshChains({
       name: 'refresh',
       url,
-      query,
+      query: REFRESH_QUERY,
       nextSeed,
       connections: 20,
       duration: seconds,
@@ -124,7 +111,7 @@ try {
     result = await runGraphql({
       name: 'me',
       url,
-      query: 'query { me { id email name role createdAt updatedAt } }',
+      query: ME_QUERY,
       token,
       connections: 50,
       duration: seconds,

@@ -26,10 +26,16 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import {
+  benchServerEnv,
   createBenchDatabase,
   freePort,
   gql,
+  LOGIN_QUERY,
+  ME_QUERY,
+  medianOfRatios,
   ratio,
+  REFRESH_QUERY,
+  REGISTER_QUERY,
   round,
   rssMiB,
   seedRefreshChains,
@@ -59,11 +65,9 @@ const want = (s) => !ONLY || ONLY.has(s);
 // (the least disturbed one). Every round is in the JSON.
 const ROUNDS_N = Number(env.BENCH_ROUNDS ?? 10);
 
-/** Median of the round-by-round ratios a[i] / b[i] (req/s of rounds run back to back). */
+/** Median of the per-round ratios of two sides' req/s (see medianOfRatios). */
 function pairedRatio(a, b) {
-  const r = a.rounds.map((x, i) => x / b.rounds[i]).sort((x, y) => x - y);
-  const m = r.length >> 1;
-  return Number((r.length % 2 ? r[m] : (r[m - 1] + r[m]) / 2).toFixed(3));
+  return Number(medianOfRatios(a.rounds, b.rounds).toFixed(3));
 }
 
 /** Runs each named side `rounds` times, alternating the order; returns the best and all rounds. */
@@ -89,14 +93,6 @@ async function alternate(sides, total = Math.max(DURATION, 3 * ROUNDS_N), rounds
   );
   return best;
 }
-
-const ME_QUERY = 'query Me { me { id email name role createdAt updatedAt } }';
-const LOGIN_QUERY =
-  'mutation Login($input: LoginInput!) { login(input: $input) { accessToken refreshToken user { id } } }';
-const REGISTER_QUERY =
-  'mutation Register($input: RegisterInput!) { register(input: $input) { accessToken refreshToken user { id } } }';
-const REFRESH_QUERY =
-  'mutation Refresh($input: RefreshTokenInput) { refreshToken(input: $input) { accessToken refreshToken user { id } } }';
 
 const log = (...a) => console.error('[bench]', ...a);
 const children = new Set();
@@ -126,24 +122,7 @@ function gitDirty() {
 }
 
 function serverEnv(port, extra = {}) {
-  return {
-    NODE_ENV: 'production',
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    BCRYPT_ROUNDS: String(ROUNDS),
-    AUTH_RATE_LIMIT: '1000000',
-    // The in-memory limiter keeps one timestamp per counted call in the window
-    // and filters that list on every call: in production the list is at most
-    // AUTH_RATE_LIMIT (20) long, but with the limit lifted for the bench and
-    // one client IP it held every call of the last minute (tens of
-    // thousands), 8 % of the CPU of refreshToken. The shortest window keeps
-    // it to about one second of calls (still more than in production).
-    AUTH_RATE_LIMIT_WINDOW: '1000',
-    AUTH_LOGIN_MAX_FAILURES: '1000000',
-    // Never inherit a .env / shell database: the bench picks its own.
-    DATABASE_URL: '',
-    ...extra,
-  };
+  return benchServerEnv(port, { BCRYPT_ROUNDS: String(ROUNDS), ...extra });
 }
 
 async function startApi(port, extra) {

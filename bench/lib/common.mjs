@@ -184,3 +184,61 @@ export async function createBenchDatabase(adminUrl, prefix = 'bench') {
     },
   };
 }
+
+/** The GraphQL documents the bench scripts send. */
+export const ME_QUERY = 'query Me { me { id email name role createdAt updatedAt } }';
+export const LOGIN_QUERY =
+  'mutation Login($input: LoginInput!) { login(input: $input) { accessToken refreshToken user { id } } }';
+export const REGISTER_QUERY =
+  'mutation Register($input: RegisterInput!) { register(input: $input) { accessToken refreshToken user { id } } }';
+export const REFRESH_QUERY =
+  'mutation Refresh($input: RefreshTokenInput) { refreshToken(input: $input) { accessToken refreshToken user { id } } }';
+export const BENCH_PASSWORD = 'correct horse battery staple';
+
+/**
+ * The environment of a bench server (the API or a baseline): production
+ * mode on loopback, rate limits out of the way. `extra` adds the database,
+ * the secret, BCRYPT_ROUNDS and any override.
+ */
+export function benchServerEnv(port, extra = {}) {
+  return {
+    NODE_ENV: 'production',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    AUTH_RATE_LIMIT: '1000000',
+    // The in-memory limiter keeps one timestamp per counted call in the window
+    // and filters that list on every call: in production the list is at most
+    // AUTH_RATE_LIMIT (20) long, but with the limit lifted for the bench and
+    // one client IP it held every call of the last minute (tens of
+    // thousands), 8 % of the CPU of refreshToken. The shortest window keeps
+    // it to about one second of calls (still more than in production).
+    AUTH_RATE_LIMIT_WINDOW: '1000',
+    AUTH_LOGIN_MAX_FAILURES: '1000000',
+    // Never inherit a .env / shell database: the bench picks its own.
+    DATABASE_URL: '',
+    ...extra,
+  };
+}
+
+/** Registers a fresh user through the API at `url`; returns its access token and id. */
+export async function registerBenchUser(url, prefix, name) {
+  const reg = await gql(url, REGISTER_QUERY, {
+    input: {
+      email: `${prefix}-${randomBytes(4).toString('hex')}@example.com`,
+      password: BENCH_PASSWORD,
+      ...(name ? { name } : {}),
+    },
+  });
+  const r = reg.body.data.register;
+  return { token: r.accessToken, userId: r.user.id };
+}
+
+/**
+ * Median of the round-by-round ratios xs[i] / ys[i] (two sides whose rounds
+ * ran back to back, so a slow spell of the machine hits both of a pair).
+ */
+export function medianOfRatios(xs, ys) {
+  const r = xs.map((x, i) => x / ys[i]).sort((a, b) => a - b);
+  const m = r.length >> 1;
+  return r.length % 2 ? r[m] : (r[m - 1] + r[m]) / 2;
+}
