@@ -1,13 +1,13 @@
 import fastifyCookie from '@fastify/cookie';
 import fastifyCors from '@fastify/cors';
-import { Logger, type LogLevel } from '@nestjs/common';
+import type { LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { openDatabase, type Database } from './database/prisma.js';
 import {
-  createRootLogger,
+  installRootLogger,
   nestLogger,
   registerRequestLogging,
   requestId,
@@ -55,8 +55,7 @@ export async function createApp(
   opts: CreateAppOptions = {},
 ): Promise<NestFastifyApplication> {
   // JSON logs from the first line (the database is opened before the Nest app exists).
-  const rootLogger = opts.rootLogger ?? createRootLogger(config, opts.logger === false);
-  if (!opts.rootLogger) Logger.overrideLogger(nestLogger(rootLogger));
+  const rootLogger = opts.rootLogger ?? installRootLogger(config, opts.logger === false);
   const db = opts.database ?? (await openDatabase(config));
   const adapter = new FastifyAdapter({
     trustProxy: trustProxy(config.env.TRUST_PROXY),

@@ -51,9 +51,8 @@ async function main(): Promise<void> {
   // Apollo and the resolvers load, instead of after them.
   const appFactory = import('./app.factory.js');
   appFactory.catch(() => {}); // (reported by the await below)
-  const { createRootLogger, nestLogger } = await import('./logging/logging.module.js');
-  const rootLogger = createRootLogger(config, false);
-  Logger.overrideLogger(nestLogger(rootLogger));
+  const { installRootLogger } = await import('./logging/logging.module.js');
+  const rootLogger = installRootLogger(config, false);
   const { openDatabase } = await import('./database/prisma.js');
   const database = openDatabase(config);
   database.catch(() => {}); // (reported by the await below)

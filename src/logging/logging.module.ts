@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { Logger as NestLogger } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
 import { Logger as PinoNestLogger, PinoLogger, type Params } from 'nestjs-pino';
 import { pino, type Logger } from 'pino';
@@ -108,6 +109,16 @@ function stdout() {
 /** nestjs-pino gives Nest's Logger on top of that root (no LoggerModule, no Nest middleware). */
 function loggingParams(root: Logger): Params {
   return { pinoHttp: { logger: root }, useExisting: true };
+}
+
+/**
+ * The root logger, with Nest's static Logger (every `new Logger(context)`,
+ * the database's included) routed to it: called once, before anything logs.
+ */
+export function installRootLogger(config: AppConfig, silent: boolean): Logger {
+  const root = createRootLogger(config, silent);
+  NestLogger.overrideLogger(nestLogger(root));
+  return root;
 }
 
 /** A Nest LoggerService on the root, usable before the Nest app exists (opening the database). */
