@@ -45,18 +45,18 @@ async function main(): Promise<void> {
   // A .env file in the working directory, if present (real variables win).
   if (existsSync('.env')) process.loadEnvFile('.env');
   const config = await loadAppConfig(process.env);
-  // The rest of the app is imported here, not at the top: the database
-  // (for the embedded default a PostgreSQL compiled to wasm, compiled and
-  // started partly off the main thread) opens while the modules of Nest,
-  // Apollo and the resolvers load, instead of after them.
-  const appFactory = import('./app.factory.js');
-  appFactory.catch(() => {}); // (reported by the await below)
+  // The database opens first and the rest of the app is imported after it,
+  // not at the top: for the embedded default (a PostgreSQL compiled to wasm)
+  // the wasm compiles off the main thread and its files are read while Nest,
+  // Apollo and the resolvers load, instead of after them. In the bundle
+  // `npm start` runs, importing the app is evaluating it, so the open has to
+  // be started before.
   const { installRootLogger } = await import('./logging/logging.module.js');
   const rootLogger = installRootLogger(config, false);
   const { openDatabase } = await import('./database/prisma.js');
   const database = openDatabase(config);
   database.catch(() => {}); // (reported by the await below)
-  const { createApp } = await appFactory;
+  const { createApp } = await import('./app.factory.js');
   const app = await createApp(config, { database: await database, rootLogger });
   handleSignals(app, config);
   await app.listen({ port: config.env.PORT, host: config.env.HOST });
