@@ -1,11 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  buildClientSchema,
+  buildSchema,
+  getIntrospectionQuery,
+  printSchema,
+  type IntrospectionQuery,
+} from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   buildServer,
+  ROOT,
   email,
   gqlAt,
   LOGIN,
@@ -17,7 +25,7 @@ import {
   type ServerProcess,
 } from './support.js';
 
-/** The built server (`node dist/src/main.js`) as a child process, as in production. */
+/** The built server (`node dist/main.mjs`, what `npm start` runs) as a child process, as in production. */
 const SECRET = randomBytes(32).toString('base64url');
 
 function baseEnv(dataDir: string): Record<string, string> {
@@ -257,6 +265,25 @@ describe('graceful shutdown (SIGTERM) and restart', () => {
         s.kill('SIGKILL');
         await s.exited;
       }
+    }
+  });
+});
+
+describe('the one-file bundle that npm start runs', () => {
+  it('serves exactly the committed schema.gql (type and field names survive bundling)', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'auth-api-bundle-'));
+    // Outside production, so that introspection is on.
+    const s = await startServer({ NODE_ENV: 'development', DATA_DIR: dataDir, LOG_LEVEL: 'info' });
+    try {
+      const r = await gqlAt<IntrospectionQuery>(s.url, getIntrospectionQuery());
+      expect(r.errors).toBeUndefined();
+      const served = printSchema(buildClientSchema(r.data));
+      const committed = printSchema(buildSchema(readFileSync(join(ROOT, 'schema.gql'), 'utf8')));
+      expect(served).toBe(committed);
+    } finally {
+      s.kill('SIGTERM');
+      await s.exited;
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });

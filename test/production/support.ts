@@ -178,16 +178,15 @@ export async function tcpProxy(target: { host: string; port: number }): Promise<
   };
 }
 
-/** Builds dist/ once per test file (serialised with other builds of this suite). */
+/**
+ * Builds what `npm start` runs (tsc, then the one-file bundle dist/main.mjs),
+ * once per test file (serialised with other builds of this suite).
+ */
 export function buildServer(): void {
-  const r = spawnSync(
-    'flock',
-    ['/tmp/auth-api-build.lock', 'npx', 'tsc', '-p', 'tsconfig.build.json'],
-    {
-      cwd: ROOT,
-      encoding: 'utf8',
-    },
-  );
+  const r = spawnSync('flock', ['/tmp/auth-api-build.lock', 'npm', 'run', 'build'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`build failed:\n${r.stdout}\n${r.stderr}`);
 }
 
@@ -202,10 +201,10 @@ export interface ServerProcess {
   kill(signal?: NodeJS.Signals): void;
 }
 
-/** `node dist/src/main.js` with this environment, until its "listening" log line. */
+/** `node dist/main.mjs` (what `npm start` runs) with this environment, until its "listening" log line. */
 export async function startServer(env: Record<string, string>): Promise<ServerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['dist/src/main.js'], {
+  const child = spawn(process.execPath, ['dist/main.mjs'], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',
