@@ -2,6 +2,7 @@
 // A/B of two builds of the API on one PostgreSQL database, alternating.
 //   npm run build && node bench/ab.mjs snap before     # copies dist/ to .ab/before
 //   node bench/ab.mjs run me before after [rounds] [seconds]
+//   (a side NAME~src runs that snapshot's unbundled dist/src/main.js)
 // A side may add environment: `before:LOG_LEVEL=warn`. The side `baseline` is the
 // framework-free me/refreshToken (bench/baselines/apollo-pg.mjs). Scenario me,
 // refresh or typename. AB_RATE=800 drives a fixed rate instead of saturating:
@@ -9,7 +10,7 @@
 // shared machine, no contention with the load generator).
 // Both servers run at once (idle one costs nothing); each round drives one
 // side, the order alternates, and every round's req/s is printed.
-import { cpSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,10 +59,15 @@ try {
       kv.map((x) => [x.slice(0, x.indexOf('=')), x.slice(x.indexOf('=') + 1)]),
     );
     const port = await freePort();
+    // NAME runs the snapped build's bundle (dist/main.mjs, what `npm start`
+    // runs) when it has one; NAME~src runs its unbundled tsc output.
+    const [dir, flavour] = name.split('~');
     const entry =
       name === 'baseline'
         ? join(ROOT, 'bench/baselines/apollo-pg.mjs')
-        : join(ROOT, '.ab', name, 'src/main.js');
+        : flavour === 'src' || !existsSync(join(ROOT, '.ab', dir, 'main.mjs'))
+          ? join(ROOT, '.ab', dir, 'src/main.js')
+          : join(ROOT, '.ab', dir, 'main.mjs');
     const child = startNode([entry], {
       cwd: ROOT,
       name: side,

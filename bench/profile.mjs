@@ -69,7 +69,8 @@ try {
   api = startNode(
     [
       ...(target === 'api' ? profFlags : []),
-      join(ROOT, process.env.BENCH_PROFILE_DIST ?? 'dist', 'src/main.js'),
+      // BENCH_PROFILE_ENTRY=dist/src/main.js profiles the unbundled build.
+      join(ROOT, process.env.BENCH_PROFILE_ENTRY ?? 'dist/main.mjs'),
     ],
     {
       cwd: ROOT,
@@ -122,6 +123,9 @@ try {
   await profiled.exited;
   const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
   if (!file) throw new Error('no .cpuprofile written');
+  // BENCH_PROFILE_KEEP=path keeps the raw profile (e.g. for Chrome DevTools).
+  if (process.env.BENCH_PROFILE_KEEP)
+    copyFileSync(join(profDir, file), process.env.BENCH_PROFILE_KEEP);
   const summary = {
     scenario,
     target,

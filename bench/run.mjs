@@ -125,9 +125,9 @@ function serverEnv(port, extra = {}) {
   return benchServerEnv(port, { BCRYPT_ROUNDS: String(ROUNDS), ...extra });
 }
 
-async function startApi(port, extra) {
+async function startApi(port, extra, nodeArgs = []) {
   const child = track(
-    startNode([join(ROOT, 'dist/src/main.js')], {
+    startNode([...nodeArgs, join(ROOT, 'dist/main.mjs')], {
       cwd: ROOT,
       env: serverEnv(port, extra),
       name: 'api',
@@ -135,6 +135,27 @@ async function startApi(port, extra) {
   );
   const ms = await waitHealthy(`http://127.0.0.1:${port}/health`, { child, timeoutMs: 120_000 });
   return { child, ms };
+}
+
+/** RSS (MiB) of the API after the full GC its preloaded SIGUSR2 handler runs. */
+async function rssAfterFullGc(child) {
+  child.kill('SIGUSR2');
+  await sleep(1500);
+  return rssMiB(child.pid);
+}
+
+/** Baseline: ms for PGlite alone to open `dir` and answer a query, in a fresh process. */
+async function pgliteOpenMs(dir) {
+  const child = startNode([join(ROOT, 'bench/baselines/pglite-open.mjs'), dir], {
+    cwd: ROOT,
+    name: 'pglite-open',
+    pipe: true,
+  });
+  const out = [];
+  child.stdout.on('data', (d) => out.push(d));
+  const { code } = await child.exited;
+  if (code !== 0) throw new Error(`pglite-open baseline failed:\n${child.tail.join('\n')}`);
+  return JSON.parse(Buffer.concat(out).toString().trim().split('\n').pop()).openMs;
 }
 
 async function main() {
@@ -180,10 +201,12 @@ async function main() {
     if (pgWanted) {
       const port = await freePort();
       const url = `http://127.0.0.1:${port}/graphql`;
-      const { child: api, ms } = await startApi(port, {
-        DATABASE_URL: dbUrl,
-        JWT_ACCESS_SECRET: secret,
-      });
+      // With a SIGUSR2 handler that runs a full GC, for the memory scenario.
+      const { child: api, ms } = await startApi(
+        port,
+        { DATABASE_URL: dbUrl, JWT_ACCESS_SECRET: secret },
+        ['--expose-gc', '--import', join(ROOT, 'bench/lib/gc-on-signal.mjs')],
+      );
       results.scenarios.startupPostgresMs = round(ms, 0);
       log(`api up in ${round(ms, 0)} ms (pid ${api.pid})`);
 
@@ -439,6 +462,7 @@ async function main() {
       if (want('memory')) {
         await sleep(2000);
         const idleBefore = rssMiB(api.pid);
+        const collectedBefore = await rssAfterFullGc(api);
         log(`memory: ${MEMORY_S} s of mixed load (RSS after warm-up ${round(idleBefore)} MiB)`);
         const samples = [];
         const t0 = Date.now();
@@ -476,6 +500,7 @@ async function main() {
         clearInterval(timer);
         await sleep(3000);
         const idleAfter = rssMiB(api.pid);
+        const collectedAfter = await rssAfterFullGc(api);
         const rss = samples.map((s) => s.rss).filter((x) => x != null);
         // Under load RSS is a saw-tooth (it rises until the GC collects, then
         // drops): a median lands anywhere on a tooth. A leak raises the floor,
@@ -484,8 +509,13 @@ async function main() {
         const tenth = Math.max(1, Math.floor(rss.length / 10));
         const early = Math.min(...rss.slice(tenth, 4 * tenth));
         const late = Math.min(...rss.slice(-3 * tenth));
-        const growth = late - early;
-        const noise = Math.max(10, 0.05 * early);
+        const sawToothGrowth = late - early;
+        // The verdict: RSS with the garbage collected (a full GC before and
+        // after the load, the server idle both times). A leak is memory still
+        // referenced, which no GC frees; what the saw-tooth's low points add
+        // on top is heap sizing (V8 keeps a larger heap after a busy spell).
+        const growth = collectedAfter - collectedBefore;
+        const noise = Math.max(10, 0.05 * collectedBefore);
         // Trend of the second half, MiB per minute (least squares).
         const half = samples.slice(Math.floor(samples.length / 2)).filter((x) => x.rss != null);
         const mx = half.reduce((a, x) => a + x.t, 0) / half.length;
@@ -502,6 +532,9 @@ async function main() {
           rssLateLoadMiB: round(late),
           rssMaxMiB: round(Math.max(...rss)),
           rssIdleAfterLoadMiB: round(idleAfter),
+          sawToothGrowthMiB: round(sawToothGrowth),
+          rssAfterFullGcBeforeMiB: round(collectedBefore),
+          rssAfterFullGcAfterMiB: round(collectedAfter),
           growthMiB: round(growth),
           secondHalfSlopeMiBPerMin: round(slope * 60, 2),
           noiseThresholdMiB: round(noise),
@@ -509,7 +542,7 @@ async function main() {
           samples,
         };
         results.targets.memory = {
-          target: `no RSS growth beyond noise (low point of the last 3 tenths - low point of tenths 2-4 <= ${round(noise)} MiB)`,
+          target: `no RSS growth beyond noise (RSS after a full GC, after the load - before it <= ${round(noise)} MiB)`,
           pass: growth <= noise,
         };
       }
@@ -543,25 +576,37 @@ async function main() {
           await stopChild(p.child, 15_000);
           pgStarts.push(p.ms);
         }
+        // Baseline: PGlite alone opening the same DATA_DIR (its defaults),
+        // three times in fresh processes.
+        log('embedded: PGlite alone opening the same DATA_DIR, three times');
+        const bareOpens = [];
+        for (let i = 0; i < 3; i++) bareOpens.push(await pgliteOpenMs(join(dataDir, 'pgdata')));
         const warmMs = Math.min(warm.ms, warm2.ms);
         const pgMs = Math.min(...pgStarts);
+        const bareMs = Math.min(...bareOpens);
         results.scenarios.embedded = {
           coldStartMs: round(cold.ms, 0),
           warmStartMs: round(warm.ms, 0),
           warmStart2Ms: round(warm2.ms, 0),
           postgresStartMs: round(pgMs, 0),
           postgresStartsMs: pgStarts.map((x) => round(x, 0)),
+          pgliteAloneOpenMs: round(bareMs, 0),
+          pgliteAloneOpensMs: bareOpens.map((x) => round(x, 0)),
           warmToPostgres: ratio(warmMs, pgMs),
+          // What the embedded database adds to a start, over what it costs alone.
+          addedMs: round(warmMs - pgMs, 0),
+          addedToAlone: ratio(warmMs - pgMs, bareMs),
         };
         // What "fast" means for the second start: the embedded database adds
-        // at most half of what booting the API on PostgreSQL costs. A ratio to
-        // a start measured next to it, not a fixed number of seconds: on this
-        // shared machine the same build's warm start measured 1.8 s one day
-        // and 2.7-3.9 s another, and its PostgreSQL start moved with it.
+        // no more to the start than opening it costs by itself (PGlite alone,
+        // in its own process, on the same directory), i.e. nothing of the
+        // server's own is serialised behind it. Both are measured here, next
+        // to each other, not against a fixed number of seconds: on this shared
+        // machine the same build's start moves by a factor of 2 from day to day.
         results.targets.embedded = {
           target:
-            'warm start on an existing DATA_DIR to a healthy /health <= 1.5x the same start on PostgreSQL',
-          pass: warmMs <= 1.5 * pgMs,
+            'warm start on an existing DATA_DIR minus the same start on PostgreSQL <= PGlite alone opening that DATA_DIR',
+          pass: warmMs - pgMs <= bareMs,
         };
       } finally {
         rmSync(dataDir, { recursive: true, force: true });
@@ -578,12 +623,17 @@ async function main() {
   const day = results.date.slice(0, 10);
   const dir = join(ROOT, 'bench/results');
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${day}-${results.git.sha}.json`);
+  // A partial run (BENCH_ONLY) is named after its scenarios and leaves
+  // latest.json (the README's table) to full runs.
+  const part = ONLY ? `-${[...ONLY].join('-')}` : '';
+  const file = join(dir, `${day}-${results.git.sha}${part}.json`);
   const json = `${JSON.stringify(results, null, 2)}\n`;
   writeFileSync(file, json);
-  writeFileSync(join(dir, 'latest.json'), json);
+  if (!ONLY) writeFileSync(join(dir, 'latest.json'), json);
   printTable(results);
-  console.log(`\nwritten: ${file.replace(`${ROOT}/`, '')} and bench/results/latest.json`);
+  console.log(
+    `\nwritten: ${file.replace(`${ROOT}/`, '')}${ONLY ? '' : ' and bench/results/latest.json'}`,
+  );
 }
 
 function printTable(r) {
@@ -634,13 +684,15 @@ function printTable(r) {
   if (s.memory) {
     const mm = s.memory;
     out.push(
-      `\n5. memory (${r.settings.memoryS} s mixed load): RSS after warm-up ${mm.rssAfterWarmupMiB} MiB, early-load floor ${mm.rssEarlyLoadMiB}, late-load floor ${mm.rssLateLoadMiB}, max ${mm.rssMaxMiB}, idle after ${mm.rssIdleAfterLoadMiB} (growth ${mm.growthMiB} MiB, 2nd-half trend ${mm.secondHalfSlopeMiBPerMin} MiB/min)`,
+      `\n5. memory (${r.settings.memoryS} s mixed load): RSS after a full GC ${mm.rssAfterFullGcBeforeMiB} MiB before the load, ${mm.rssAfterFullGcAfterMiB} MiB after it (growth ${mm.growthMiB} MiB)`,
+      `   under load: RSS after warm-up ${mm.rssAfterWarmupMiB} MiB, early-load floor ${mm.rssEarlyLoadMiB}, late-load floor ${mm.rssLateLoadMiB} (${mm.sawToothGrowthMiB}), max ${mm.rssMaxMiB}, idle after ${mm.rssIdleAfterLoadMiB}, 2nd-half trend ${mm.secondHalfSlopeMiBPerMin} MiB/min`,
     );
   }
   if (s.embedded) {
     const e = s.embedded;
     out.push(
       `\n6. embedded PGlite start to healthy /health: fresh DATA_DIR ${e.coldStartMs} ms, existing ${e.warmStartMs} / ${e.warmStart2Ms} ms; the same build on PostgreSQL ${e.postgresStartMs} ms (warm x${e.warmToPostgres})`,
+      `   the embedded database adds ${e.addedMs} ms; PGlite alone opens that DATA_DIR in ${e.pgliteAloneOpenMs} ms (x${e.addedToAlone})`,
     );
   }
   out.push('\ntargets:');
