@@ -16,6 +16,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import {
+  apiNodeFlags,
   benchServerEnv,
   createBenchDatabase,
   freePort,
@@ -68,7 +69,7 @@ try {
         : flavour === 'src' || !existsSync(join(ROOT, '.ab', dir, 'main.mjs'))
           ? join(ROOT, '.ab', dir, 'src/main.js')
           : join(ROOT, '.ab', dir, 'main.mjs');
-    const child = startNode([entry], {
+    const child = startNode([...(name === 'baseline' ? [] : apiNodeFlags()), entry], {
       cwd: ROOT,
       name: side,
       env: benchServerEnv(port, {

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { analyse } from './lib/cpuprofile.mjs';
 import {
+  apiNodeFlags,
   benchServerEnv,
   createBenchDatabase,
   freePort,
@@ -68,6 +69,7 @@ try {
   // profiled process unless the baseline is.
   api = startNode(
     [
+      ...apiNodeFlags(),
       ...(target === 'api' ? profFlags : []),
       // BENCH_PROFILE_ENTRY=dist/src/main.js profiles the unbundled build.
       join(ROOT, process.env.BENCH_PROFILE_ENTRY ?? 'dist/main.mjs'),

@@ -26,6 +26,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import {
+  apiNodeFlags,
   benchServerEnv,
   createBenchDatabase,
   freePort,
@@ -127,7 +128,7 @@ function serverEnv(port, extra = {}) {
 
 async function startApi(port, extra, nodeArgs = []) {
   const child = track(
-    startNode([...nodeArgs, join(ROOT, 'dist/main.mjs')], {
+    startNode([...apiNodeFlags(), ...nodeArgs, join(ROOT, 'dist/main.mjs')], {
       cwd: ROOT,
       env: serverEnv(port, extra),
       name: 'api',

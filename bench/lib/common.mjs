@@ -10,6 +10,15 @@ import pg from 'pg';
 
 export { sleep };
 
+/**
+ * The Node flags `npm start` runs the server with (package.json's start
+ * script), so that the bench runs the API as its users do.
+ */
+export function apiNodeFlags() {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  return pkg.scripts.start.split(/\s+/).filter((a) => a.startsWith('--'));
+}
+
 /** A free loopback TCP port (listen on 0, close, reuse the number). */
 export function freePort() {
   return new Promise((resolve, reject) => {

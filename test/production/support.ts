@@ -1,6 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { createPgDatabase, type OwnedDatabase } from '../support/databases.js';
@@ -201,10 +203,16 @@ export interface ServerProcess {
   kill(signal?: NodeJS.Signals): void;
 }
 
-/** `node dist/main.mjs` (what `npm start` runs) with this environment, until its "listening" log line. */
+/** The Node flags of package.json's start script (`node --flag… dist/main.mjs`). */
+function startFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+  return (pkg.scripts.start as string).split(/\s+/).filter((a) => a.startsWith('--'));
+}
+
+/** The server as `npm start` runs it, with this environment, until its "listening" log line. */
 export async function startServer(env: Record<string, string>): Promise<ServerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['dist/main.mjs'], {
+  const child = spawn(process.execPath, [...startFlags(), 'dist/main.mjs'], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',
