@@ -10,13 +10,14 @@
 // shared machine, no contention with the load generator).
 // Both servers run at once (idle one costs nothing); each round drives one
 // side, the order alternates, and every round's req/s is printed.
-import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import {
   apiNodeFlags,
+  cpuMs,
   benchServerEnv,
   createBenchDatabase,
   freePort,
@@ -31,11 +32,6 @@ import {
 } from './lib/common.mjs';
 import { runGraphql, runRefreshChains } from './lib/load.mjs';
 
-/** user+system CPU of a process in ms (/proc/<pid>/stat, clock ticks of 10 ms). */
-function cpuMs(pid) {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10;
-}
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const [cmd, ...args] = process.argv.slice(2);
 if (cmd === 'snap') {

@@ -118,6 +118,10 @@ try {
       token,
       connections: 50,
       duration: seconds,
+      // BENCH_PROFILE_RATE=800: a fixed rate instead of saturating.
+      overallRate: process.env.BENCH_PROFILE_RATE
+        ? Number(process.env.BENCH_PROFILE_RATE)
+        : undefined,
     });
   }
   log(`${result.reqPerSec} req/s, p99 ${result.latencyMs.p99} ms, errors ${result.errors}`);
@@ -125,9 +129,6 @@ try {
   await profiled.exited;
   const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
   if (!file) throw new Error('no .cpuprofile written');
-  // BENCH_PROFILE_KEEP=path keeps the raw profile (e.g. for Chrome DevTools).
-  if (process.env.BENCH_PROFILE_KEEP)
-    copyFileSync(join(profDir, file), process.env.BENCH_PROFILE_KEEP);
   const summary = {
     scenario,
     target,

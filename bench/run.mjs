@@ -28,6 +28,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import {
   apiNodeFlags,
+  cpuMs,
   benchServerEnv,
   createBenchDatabase,
   freePort,
@@ -59,6 +60,7 @@ const CONN_REFRESH = 20;
 const ROUNDS = Number(env.BCRYPT_ROUNDS ?? 12);
 const PG_ADMIN = env.BENCH_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const EMBEDDED_ROUNDS = Number(env.BENCH_EMBEDDED_ROUNDS ?? 5);
+const ME_CPU_RATE = Number(env.BENCH_ME_CPU_RATE ?? 800);
 const ONLY = env.BENCH_ONLY ? new Set(env.BENCH_ONLY.split(',').map((s) => s.trim())) : null;
 const want = (s) => !ONLY || ONLY.has(s);
 // The machine may be shared: the two sides of a ratio run in alternation,
@@ -312,10 +314,42 @@ async function main() {
               duration,
             }),
         });
+        // The same two at a fixed rate both can sustain: server CPU per
+        // request (/proc), paired rounds. At saturation the two servers and
+        // the load generator share two cores and rounds move by ±15 %; at a
+        // fixed rate the CPU each server spends per request is steadier, and
+        // is what the framework costs.
+        log(`me: CPU per request at ${ME_CPU_RATE} req/s, framework-free and API, alternating`);
+        const cpu = { free: [], api: [] };
+        for (let i = 0; i < ROUNDS_N; i++) {
+          const order = i % 2 === 0 ? ['free', 'api'] : ['api', 'free'];
+          for (const side of order) {
+            const [target, pid] = side === 'api' ? [url, api.pid] : [baselineUrl, baseline.pid];
+            const c0 = cpuMs(pid);
+            const r = await runGraphql({
+              name: `${side} me at ${ME_CPU_RATE} req/s`,
+              url: target,
+              query: ME_QUERY,
+              token,
+              connections: CONN_ME,
+              duration: 3,
+              overallRate: ME_CPU_RATE,
+            });
+            cpu[side].push(((cpuMs(pid) - c0) * 1000) / Math.max(1, r.requests));
+          }
+        }
+        const medianOf = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
         results.scenarios.me = {
           api: apiR,
           frameworkFree: freeR,
           bare: bareR,
+          cpuAtFixedRate: {
+            reqPerSec: ME_CPU_RATE,
+            apiMicrosPerReq: round(medianOf(cpu.api), 0),
+            frameworkFreeMicrosPerReq: round(medianOf(cpu.free), 0),
+            ratio: round(medianOfRatios(cpu.api, cpu.free), 3),
+            rounds: cpu,
+          },
           ratioToFrameworkFree: pairedRatio(apiR, freeR),
           bestRoundsRatio: ratio(apiR.reqPerSec, freeR.reqPerSec),
           ratioToBare: ratio(apiR.reqPerSec, bareR.reqPerSec),
@@ -672,6 +706,11 @@ function printTable(r) {
       s.me.api,
       `x${s.me.ratioToFrameworkFree} of framework-free, x${s.me.ratioToBare} of bare`,
     );
+    const c = s.me.cpuAtFixedRate;
+    if (c)
+      out.push(
+        `  server CPU per request at ${c.reqPerSec} req/s: API ${c.apiMicrosPerReq} µs, framework-free ${c.frameworkFreeMicrosPerReq} µs (x${c.ratio})`,
+      );
   }
   if (s.login) {
     out.push('\n2. login');

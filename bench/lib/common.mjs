@@ -127,6 +127,12 @@ export async function gql(url, query, variables, { token, allowErrors = false } 
   return { status: r.status, body };
 }
 
+/** user+system CPU of a process in ms (/proc/<pid>/stat, clock ticks of 10 ms). */
+export function cpuMs(pid) {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
 /** Resident set size of a process in MiB, from /proc/<pid>/status (null when gone). */
 export function rssMiB(pid) {
   try {
