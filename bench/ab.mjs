@@ -18,6 +18,7 @@ import pg from 'pg';
 import {
   apiNodeFlags,
   cpuMs,
+  median,
   benchServerEnv,
   createBenchDatabase,
   freePort,
@@ -133,13 +134,12 @@ try {
     );
   }
   for (const s of servers) {
-    const sorted = [...s.results].sort((a, b) => a - b);
     console.log(
       `${s.side.padEnd(40)} best ${Math.max(...s.results)
         .toFixed(0)
         .padStart(
           6,
-        )}  median ${sorted[Math.floor(sorted.length / 2)].toFixed(0).padStart(6)}  rounds ${s.results.map((x) => x.toFixed(0)).join(' ')}  server CPU µs/req ${s.cpu.map((x) => x.toFixed(0)).join(' ')}`,
+        )}  median ${median(s.results).toFixed(0).padStart(6)}  rounds ${s.results.map((x) => x.toFixed(0)).join(' ')}  server CPU µs/req ${s.cpu.map((x) => x.toFixed(0)).join(' ')}`,
     );
   }
 } finally {

@@ -29,6 +29,7 @@ import pg from 'pg';
 import {
   apiNodeFlags,
   cpuMs,
+  median,
   benchServerEnv,
   createBenchDatabase,
   freePort,
@@ -149,18 +150,29 @@ async function rssAfterFullGc(child) {
   return rssMiB(child.pid);
 }
 
-/** Baseline: ms for PGlite alone to open `dir` and answer a query, in a fresh process. */
-async function pgliteOpenMs(dir) {
-  const child = startNode([join(ROOT, 'bench/baselines/pglite-open.mjs'), dir], {
-    cwd: ROOT,
-    name: 'pglite-open',
-    pipe: true,
-  });
+/**
+ * Runs a baseline script of bench/baselines that prints its figures as one
+ * JSON line on stdout, and returns that object.
+ */
+async function baselineJson(script, args = [], env = {}) {
+  const child = track(
+    startNode([join(ROOT, 'bench/baselines', script), ...args], {
+      cwd: ROOT,
+      env,
+      name: script,
+      pipe: true,
+    }),
+  );
   const out = [];
   child.stdout.on('data', (d) => out.push(d));
   const { code } = await child.exited;
-  if (code !== 0) throw new Error(`pglite-open baseline failed:\n${child.tail.join('\n')}`);
-  return JSON.parse(Buffer.concat(out).toString().trim().split('\n').pop()).openMs;
+  if (code !== 0) throw new Error(`${script} failed:\n${child.tail.join('\n')}`);
+  return JSON.parse(Buffer.concat(out).toString().trim().split('\n').pop());
+}
+
+/** Baseline: ms for PGlite alone to open `dir` and answer a query, in a fresh process. */
+async function pgliteOpenMs(dir) {
+  return (await baselineJson('pglite-open.mjs', [dir])).openMs;
 }
 
 async function main() {
@@ -338,15 +350,14 @@ async function main() {
             cpu[side].push(((cpuMs(pid) - c0) * 1000) / Math.max(1, r.requests));
           }
         }
-        const medianOf = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
         results.scenarios.me = {
           api: apiR,
           frameworkFree: freeR,
           bare: bareR,
           cpuAtFixedRate: {
             reqPerSec: ME_CPU_RATE,
-            apiMicrosPerReq: round(medianOf(cpu.api), 0),
-            frameworkFreeMicrosPerReq: round(medianOf(cpu.free), 0),
+            apiMicrosPerReq: round(median(cpu.api), 0),
+            frameworkFreeMicrosPerReq: round(median(cpu.free), 0),
             ratio: round(medianOfRatios(cpu.api, cpu.free), 3),
             rounds: cpu,
           },
@@ -407,23 +418,11 @@ async function main() {
           `login: API and raw bcrypt.compare (${CONN_LOGIN} in flight, cost ${ROUNDS}), alternating`,
         );
         const rawSide = async (duration) => {
-          const raw = track(
-            startNode([join(ROOT, 'bench/baselines/bcrypt-rate.mjs')], {
-              cwd: ROOT,
-              env: {
-                BCRYPT_ROUNDS: String(ROUNDS),
-                BENCH_CONCURRENCY: String(CONN_LOGIN),
-                BENCH_DURATION_S: String(duration),
-              },
-              name: 'bcrypt',
-              pipe: true,
-            }),
-          );
-          const out = [];
-          raw.stdout.on('data', (d) => out.push(d));
-          const { code } = await raw.exited;
-          if (code !== 0) throw new Error(`bcrypt baseline failed:\n${raw.tail.join('\n')}`);
-          const r = JSON.parse(Buffer.concat(out).toString().trim().split('\n').pop());
+          const r = await baselineJson('bcrypt-rate.mjs', [], {
+            BCRYPT_ROUNDS: String(ROUNDS),
+            BENCH_CONCURRENCY: String(CONN_LOGIN),
+            BENCH_DURATION_S: String(duration),
+          });
           return { ...r, reqPerSec: r.comparesPerSec, errors: 0 };
         };
         // bcrypt at cost 12 takes seconds per batch here: longer windows than the other scenarios.
@@ -622,22 +621,15 @@ async function main() {
             addedToAlone: ratio(warm.ms - pgStart.ms, alone),
           });
         }
-        const median = (xs) => {
-          const v = [...xs].sort((a, b) => a - b);
-          const m = Math.floor(v.length / 2);
-          return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-        };
-        const addedToAlone = median(rounds.map((r) => r.addedToAlone));
+        const mid = (key) => median(rounds.map((r) => r[key]));
+        const addedToAlone = mid('addedToAlone');
         results.scenarios.embedded = {
           coldStartMs: round(cold.ms, 0),
-          warmStartMs: median(rounds.map((r) => r.warmStartMs)),
-          postgresStartMs: median(rounds.map((r) => r.postgresStartMs)),
-          pgliteAloneOpenMs: median(rounds.map((r) => r.pgliteAloneOpenMs)),
-          addedMs: median(rounds.map((r) => r.addedMs)),
-          warmToPostgres: ratio(
-            median(rounds.map((r) => r.warmStartMs)),
-            median(rounds.map((r) => r.postgresStartMs)),
-          ),
+          warmStartMs: mid('warmStartMs'),
+          postgresStartMs: mid('postgresStartMs'),
+          pgliteAloneOpenMs: mid('pgliteAloneOpenMs'),
+          addedMs: mid('addedMs'),
+          warmToPostgres: ratio(mid('warmStartMs'), mid('postgresStartMs')),
           addedToAlone,
           rounds,
         };

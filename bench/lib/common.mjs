@@ -253,7 +253,12 @@ export async function registerBenchUser(url, prefix, name) {
  * ran back to back, so a slow spell of the machine hits both of a pair).
  */
 export function medianOfRatios(xs, ys) {
-  const r = xs.map((x, i) => x / ys[i]).sort((a, b) => a - b);
-  const m = r.length >> 1;
-  return r.length % 2 ? r[m] : (r[m - 1] + r[m]) / 2;
+  return median(xs.map((x, i) => x / ys[i]));
+}
+
+/** The median of a list of numbers (the mean of the middle two for an even count). */
+export function median(xs) {
+  const v = [...xs].sort((a, b) => a - b);
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
 }
