@@ -47,10 +47,10 @@ async function main(): Promise<void> {
   const config = await loadAppConfig(process.env);
   // The database opens first and the rest of the app is imported after it,
   // not at the top: for the embedded default (a PostgreSQL compiled to wasm)
-  // the wasm compiles off the main thread and its files are read while Nest,
-  // Apollo and the resolvers load, instead of after them. In the bundle
-  // `npm start` runs, importing the app is evaluating it, so the open has to
-  // be started before.
+  // the wasm then compiles on V8's background threads while Nest, Apollo and
+  // the resolvers load, instead of after them. In the bundle `npm start`
+  // runs, importing the app is evaluating it, so the open has to be started
+  // before.
   const { installRootLogger } = await import('./logging/logging.module.js');
   const rootLogger = installRootLogger(config, false);
   const { openDatabase } = await import('./database/prisma.js');

@@ -95,10 +95,10 @@ export const LOG_FLUSH_MS = 250;
  * stdout, buffered (pino's "asynchronous logging"): lines are written 4 KiB
  * at a time, and at least every LOG_FLUSH_MS, and whatever is left when the
  * process exits (pino flushes its destination on exit). Writing each line
- * as it came meant one write handed to libuv's thread pool per request,
- * the largest single cost of `me` left after the framework (~15 % of its
- * req/s, docs/benchmark.md). A crash that kills the process outright
- * (SIGKILL, OOM) loses at most the last LOG_FLUSH_MS of lines.
+ * as it came meant one write handed to libuv's thread pool per request; no
+ * req/s gain was measurable from this alone (docs/benchmark.md, round 3),
+ * it is kept for the hand-offs it saves. A crash that kills the process
+ * outright (SIGKILL, OOM) loses at most the last LOG_FLUSH_MS of lines.
  */
 function stdout() {
   const destination = pino.destination({ dest: 1, minLength: 4096, sync: false });
