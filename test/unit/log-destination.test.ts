@@ -59,6 +59,18 @@ describe('buffered JSON logs on stdout', () => {
     expect(probe!.at - loggedAt).toBeLessThan(5 * LOG_FLUSH_MS);
   }, 30_000);
 
+  it('a burst of lines comes out whole, once each and in order', async () => {
+    // Lines of different lengths, so that chunk boundaries fall mid-line.
+    const c = child(`
+      for (let i = 0; i < 5000; i++) log.info({ i, pad: 'x'.repeat(i % 97) }, 'burst');
+      setTimeout(() => process.exit(0), 4 * ${LOG_FLUSH_MS});`);
+    await c.exited;
+    const seen = c.lines
+      .filter((l) => l.line.includes('"msg":"burst"'))
+      .map((l) => (JSON.parse(l.line) as { i: number }).i);
+    expect(seen).toEqual(Array.from({ length: 5000 }, (_, i) => i));
+  }, 30_000);
+
   it('every line is written when the process exits or crashes', async () => {
     for (const end of ['process.exit(3)', `setTimeout(() => { throw new Error('boom'); }, 1)`]) {
       const c = child(`for (let i = 0; i < 20; i++) log.info({ i }, 'line'); ${end};`);
