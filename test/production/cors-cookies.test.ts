@@ -64,6 +64,27 @@ describe('CORS from an allow-list', () => {
   });
 });
 
+describe('CORS in production without CORS_ORIGINS', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ NODE_ENV: 'production' });
+  });
+  afterAll(() => t?.close());
+
+  it('no browser origin is allowed: no CORS header at all, and same-origin calls still work', async () => {
+    for (const origin of [STUDIO, 'https://app.example.com', 'null']) {
+      const pre = await preflight(t, origin);
+      expect(pre.status).toBeLessThan(500);
+      const post = await simplePost(t, origin);
+      for (const res of [pre, post]) {
+        const cors = [...res.headers.keys()].filter((k) => k.startsWith('access-control-'));
+        expect(cors, origin).toEqual([]);
+      }
+      expect(await post.json()).toEqual({ data: { __typename: 'Query' } });
+    }
+  });
+});
+
 describe('CORS outside production', () => {
   let t: TestApp;
   beforeAll(async () => {
