@@ -23,10 +23,6 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 const external = [
-  // Uses Node's crypto only when `module.require` exists, which it does not
-  // inside a bundle; it would fall back to a JavaScript SHA-256 for every
-  // query's hash (seen in the `me` profile as Sha256._update).
-  '@apollo/utils.createhash',
   '@electric-sql/pglite',
   'bcrypt',
   '@prisma/client',
@@ -52,6 +48,23 @@ const unresolvedStayExternal = {
   },
 };
 
+/**
+ * @apollo/utils.createhash is replaced by node:crypto's createHash
+ * (scripts/bundle-shims/apollo-createhash.mjs): it calls
+ * `module.require('crypto')` on every hash, i.e. once per request for the
+ * query's hash, and inside a bundle it would use a JavaScript SHA-256 instead
+ * (seen in the `me` profile as Sha256._update, then as Module._load when it
+ * was left in node_modules).
+ */
+const shims = {
+  name: 'shims',
+  setup(b) {
+    b.onResolve({ filter: /^@apollo\/utils\.createhash$/ }, () => ({
+      path: join(root, 'scripts/bundle-shims/apollo-createhash.mjs'),
+    }));
+  },
+};
+
 const result = await build({
   entryPoints: [join(root, 'dist/src/main.js')],
   outfile: join(root, 'dist/main.mjs'),
@@ -63,7 +76,7 @@ const result = await build({
   keepNames: true,
   sourcemap: true,
   external,
-  plugins: [unresolvedStayExternal],
+  plugins: [shims, unresolvedStayExternal],
   // CommonJS packages inside an ES module bundle still call require().
   banner: {
     js: "import { createRequire as __bundleCreateRequire } from 'node:module'; const require = __bundleCreateRequire(import.meta.url);",
