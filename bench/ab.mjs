@@ -3,7 +3,8 @@
 //   npm run build && node bench/ab.mjs snap before     # copies dist/ to .ab/before
 //   node bench/ab.mjs run me before after [rounds] [seconds]
 //   (a side NAME~src runs that snapshot's unbundled dist/src/main.js)
-// A side may add environment: `before:LOG_LEVEL=warn`. The side `baseline` is the
+// A side may add environment: `before:LOG_LEVEL=warn`, and node flags:
+// `before:NODE_FLAGS=--single-threaded-gc`. The side `baseline` is the
 // framework-free me/refreshToken (bench/baselines/apollo-pg.mjs). Scenario me,
 // refresh or typename. AB_RATE=800 drives a fixed rate instead of saturating:
 // then the server CPU µs per request is the figure to compare (steadier on a
@@ -18,6 +19,8 @@ import pg from 'pg';
 import {
   apiNodeFlags,
   cpuMs,
+  cpuMsOfCommand,
+  cpuMsSince,
   median,
   benchServerEnv,
   createBenchDatabase,
@@ -66,7 +69,11 @@ try {
         : flavour === 'src' || !existsSync(join(ROOT, '.ab', dir, 'main.mjs'))
           ? join(ROOT, '.ab', dir, 'src/main.js')
           : join(ROOT, '.ab', dir, 'main.mjs');
-    const child = startNode([...(name === 'baseline' ? [] : apiNodeFlags()), entry], {
+    // `NODE_FLAGS=--a,--b` adds node flags to the side's command (V8 flags
+    // that NODE_OPTIONS refuses).
+    const flags = extra.NODE_FLAGS?.split(',') ?? [];
+    delete extra.NODE_FLAGS;
+    const child = startNode([...(name === 'baseline' ? [] : apiNodeFlags()), ...flags, entry], {
       cwd: ROOT,
       name: side,
       env: benchServerEnv(port, {
@@ -118,9 +125,16 @@ try {
     const order = i % 2 ? [...servers].reverse() : servers;
     for (const s of order) {
       const c0 = cpuMs(s.child.pid);
+      const pg0 = cpuMsOfCommand('postgres');
+      const l0 = process.cpuUsage();
       const r = await run(s, seconds);
       s.results.push(r.reqPerSec);
       (s.cpu ??= []).push(((cpuMs(s.child.pid) - c0) * 1000) / r.requests);
+      // What the same requests cost PostgreSQL (when it runs here) and the
+      // load generator: at saturation the three share this machine's cores.
+      (s.pg ??= []).push((cpuMsSince(pg0, 'postgres') * 1000) / r.requests);
+      const l = process.cpuUsage(l0);
+      (s.loader ??= []).push((l.user + l.system) / r.requests);
       if (r.errors) console.log(`${s.side}: ${r.errors} errors`, r.errorDetail);
     }
   }
@@ -129,8 +143,9 @@ try {
   for (const s of servers.slice(1)) {
     const rate = medianOfRatios(s.results, first.results);
     const cpu = medianOfRatios(s.cpu, first.cpu);
+    const db = medianOfRatios(s.pg, first.pg);
     console.log(
-      `${s.side} / ${first.side}: req/s x${rate.toFixed(3)}, CPU per request x${cpu.toFixed(3)} (medians of per-round ratios)`,
+      `${s.side} / ${first.side}: req/s x${rate.toFixed(3)}, CPU per request x${cpu.toFixed(3)}, PostgreSQL CPU per request x${db.toFixed(3)} (medians of per-round ratios)`,
     );
   }
   for (const s of servers) {
@@ -139,7 +154,7 @@ try {
         .toFixed(0)
         .padStart(
           6,
-        )}  median ${median(s.results).toFixed(0).padStart(6)}  rounds ${s.results.map((x) => x.toFixed(0)).join(' ')}  server CPU µs/req ${s.cpu.map((x) => x.toFixed(0)).join(' ')}`,
+        )}  median ${median(s.results).toFixed(0).padStart(6)}  rounds ${s.results.map((x) => x.toFixed(0)).join(' ')}  server CPU µs/req ${s.cpu.map((x) => x.toFixed(0)).join(' ')}  PostgreSQL ${s.pg.map((x) => x.toFixed(0)).join(' ')}  load generator ${s.loader.map((x) => x.toFixed(0)).join(' ')}`,
     );
   }
 } finally {

@@ -1,7 +1,7 @@
 // Helpers shared by the benchmark scripts: processes, ports, HTTP, GraphQL, RSS.
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
@@ -131,6 +131,41 @@ export async function gql(url, query, variables, { token, allowErrors = false } 
 export function cpuMs(pid) {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(f[11]) + Number(f[12])) * 10;
+}
+
+/**
+ * CPU ms of every process on this machine whose command is `name` (e.g. the
+ * local PostgreSQL's server and backends), by pid, from /proc: what a
+ * scenario costs the database when it runs on the same machine. See
+ * cpuMsSince for the difference between two readings.
+ */
+export function cpuMsOfCommand(name) {
+  const byPid = new Map();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const open = stat.indexOf('(');
+      const close = stat.lastIndexOf(') ');
+      if (stat.slice(open + 1, close) !== name) continue;
+      const f = stat.slice(close + 2).split(' ');
+      byPid.set(d, (Number(f[11]) + Number(f[12])) * 10);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return byPid;
+}
+
+/**
+ * CPU ms spent since `before` (a cpuMsOfCommand reading) by the processes
+ * alive now; a process that ended in between is left out (its CPU is lost),
+ * so this may under-count, never go negative.
+ */
+export function cpuMsSince(before, name) {
+  let ms = 0;
+  for (const [pid, now] of cpuMsOfCommand(name)) ms += now - (before.get(pid) ?? 0);
+  return ms;
 }
 
 /** Resident set size of a process in MiB, from /proc/<pid>/status (null when gone). */
