@@ -11,6 +11,7 @@
 //   BENCH_MEMORY_S           seconds of mixed load for the RSS check (default 120, quick 20)
 //   BENCH_EMBEDDED_ROUNDS    paired rounds of warm / PostgreSQL / PGlite-alone starts (default 5)
 //   BENCH_CONNECTIONS        connections for `me` (default 50)
+//   BENCH_WARMUP_S           saturating `me` warm-up of each server before its rounds (default 10, quick 3)
 //   BENCH_ROUNDS             alternating rounds per ratio (default 10, 3 s each for me and refresh; login at most 2)
 //   BENCH_PG_URL             admin URL of the PostgreSQL server (default postgresql://postgres@127.0.0.1:5432/postgres)
 //   BCRYPT_ROUNDS            bcrypt cost for the server and the raw baseline (default 12)
@@ -70,6 +71,12 @@ const want = (s) => !ONLY || ONLY.has(s);
 // hits both sides of a round); each side's shown figures are its best round
 // (the least disturbed one). Every round is in the JSON.
 const ROUNDS_N = Number(env.BENCH_ROUNDS ?? 10);
+// Saturating `me` load on each server before its rounds. A server just
+// started (or just idle) runs slower for several seconds, the framework-free
+// one too: in bench/ab.mjs runs the first 3 s rounds after a 2 s warm-up were
+// 15-40 % below the later ones on both sides, i.e. the ratio then measured
+// partly how fast each warms up (JIT tiering, young-generation sizing).
+const WARMUP_S = Number(env.BENCH_WARMUP_S ?? (QUICK ? 3 : 10));
 
 /** Median of the per-round ratios of two sides' req/s (see medianOfRatios). */
 function pairedRatio(a, b) {
@@ -245,14 +252,14 @@ async function main() {
       db = new pg.Client({ connectionString: dbUrl });
       await db.connect();
 
-      log('warm-up (me, 3 s)');
+      log(`warm-up (me, ${WARMUP_S} s)`);
       await runGraphql({
         name: 'warmup',
         url,
         query: ME_QUERY,
         token,
         connections: CONN_ME,
-        duration: 3,
+        duration: WARMUP_S,
       });
 
       // --- 1. me ---------------------------------------------------------
@@ -304,7 +311,7 @@ async function main() {
           query: ME_QUERY,
           token,
           connections: CONN_ME,
-          duration: 2,
+          duration: WARMUP_S,
         });
         const { free: freeR, api: apiR } = await alternate({
           free: (duration) =>
