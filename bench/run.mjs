@@ -126,8 +126,15 @@ function gitSha() {
 function gitDirty() {
   try {
     return (
-      execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT }).toString().trim()
-        .length > 0
+      execFileSync(
+        'git',
+        ['status', '--porcelain', '--', 'src', 'scripts', 'prisma', 'package.json'],
+        {
+          cwd: ROOT,
+        },
+      )
+        .toString()
+        .trim().length > 0
     );
   } catch {
     return null;
