@@ -98,18 +98,20 @@ export const LOG_FLUSH_MS = 250;
 const LOG_CHUNK = 4096;
 
 /**
- * stdout, buffered (pino's "asynchronous logging"): lines are written 4 KiB
- * at a time, and at least every LOG_FLUSH_MS, and whatever is left when the
- * process exits. Writing each line as it came meant one write handed to
- * libuv's thread pool per request. A crash that kills the process outright
- * (SIGKILL, OOM) loses at most the last LOG_FLUSH_MS of lines.
+ * stdout, buffered: lines are written 4 KiB at a time, and at least every
+ * LOG_FLUSH_MS, and whatever is left when the process exits (also after an
+ * uncaught exception). Writing each line as it came meant one write per
+ * request. A crash that kills the process outright (SIGKILL, OOM) loses at
+ * most the last LOG_FLUSH_MS of lines.
  *
- * The lines wait in an array, joined once per chunk, rather than in
- * sonic-boom's own buffer (its `minLength`): that buffer is one string that
- * sonic-boom measures with Buffer.byteLength on every write, which flattens
- * (copies) everything pending each time, ~2 KiB copied per line at 4 KiB
- * (`perf` of `me`: String::WriteToFlat and Utf8Length; 3.7 KB allocated per
- * request by the request line in a sampling heap profile).
+ * The lines wait in an array, joined once per chunk, and each chunk is one
+ * synchronous write (pino's sonic-boom, `sync: true`), so what is pending at
+ * exit is written before the process ends. Until round 5 they waited in
+ * sonic-boom's own buffer (`minLength`, asynchronous writes): that buffer is
+ * one string that sonic-boom measures with Buffer.byteLength on every write,
+ * which flattens (copies) everything pending each time, ~2 KiB copied per
+ * line at 4 KiB (`perf` of `me`: String::WriteToFlat and Utf8Length; 3.7 KB
+ * allocated per request by the request line in a sampling heap profile).
  */
 type SonicBoom = ReturnType<typeof pino.destination>;
 
@@ -126,17 +128,16 @@ class LineBatcher {
     return true;
   }
 
-  /** pino's logger.flush(cb): what is pending goes to stdout, cb when it is written. */
+  /** pino's logger.flush(cb): what is pending is written, then cb. */
   flush(cb?: (err?: Error) => void): void {
     this.drain();
     this.out.flush(cb);
   }
 
-  /** At exit: everything pending, written synchronously. */
+  /** At exit: everything pending, written before the process ends. */
   flushSync(): void {
     try {
       this.drain();
-      this.out.flushSync();
     } catch {
       // stdout already closed (EPIPE, destroyed): nothing more can be written.
     }
@@ -154,10 +155,10 @@ class LineBatcher {
 const batchers = new Set<LineBatcher>();
 
 function stdout(): LineBatcher {
-  const batcher = new LineBatcher(pino.destination({ dest: 1, sync: false }));
+  const batcher = new LineBatcher(pino.destination({ dest: 1, sync: true }));
   setInterval(() => batcher.flush(), LOG_FLUSH_MS).unref();
   // One listener for every logger of the process ('exit' also follows an
-  // uncaught exception); pino's own exit hook flushes only its stream.
+  // uncaught exception).
   if (batchers.size === 0) process.once('exit', () => batchers.forEach((b) => b.flushSync()));
   batchers.add(batcher);
   return batcher;
