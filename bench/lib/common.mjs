@@ -127,10 +127,23 @@ export async function gql(url, query, variables, { token, allowErrors = false } 
   return { status: r.status, body };
 }
 
-/** user+system CPU of a process in ms (/proc/<pid>/stat, clock ticks of 10 ms). */
+/**
+ * A /proc/<pid>/stat line as its command and its user+system CPU in ms
+ * (clock ticks of 10 ms). The command is between the first `(` and the last
+ * `) `: it may itself hold spaces or parentheses.
+ */
+function parseStat(stat) {
+  const close = stat.lastIndexOf(') ');
+  const f = stat.slice(close + 2).split(' ');
+  return {
+    command: stat.slice(stat.indexOf('(') + 1, close),
+    ms: (Number(f[11]) + Number(f[12])) * 10,
+  };
+}
+
+/** user+system CPU of a process in ms. */
 export function cpuMs(pid) {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10;
+  return parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8')).ms;
 }
 
 /**
@@ -144,12 +157,8 @@ export function cpuMsOfCommand(name) {
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const open = stat.indexOf('(');
-      const close = stat.lastIndexOf(') ');
-      if (stat.slice(open + 1, close) !== name) continue;
-      const f = stat.slice(close + 2).split(' ');
-      byPid.set(d, (Number(f[11]) + Number(f[12])) * 10);
+      const { command, ms } = parseStat(readFileSync(`/proc/${d}/stat`, 'utf8'));
+      if (command === name) byPid.set(d, ms);
     } catch {
       // gone meanwhile
     }
