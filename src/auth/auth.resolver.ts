@@ -1,6 +1,7 @@
 import { UseGuards } from '@nestjs/common';
-import { Args, Context, Mutation, Resolver } from '@nestjs/graphql';
+import { Args, Context, Mutation, Query, Resolver } from '@nestjs/graphql';
 import type { GqlContext } from '../graphql/context.js';
+import { User } from '../users/user.model.js';
 import { validateInput } from '../graphql/graphql.options.js';
 import { AuthPayload } from './auth-payload.model.js';
 import { AuthService } from './auth.service.js';
@@ -16,6 +17,7 @@ import { GqlAuthGuard } from './guards/gql-auth.guard.js';
 import { GqlThrottlerGuard } from './guards/gql-throttler.guard.js';
 import type { ClientInfo, Principal } from './principal.js';
 import { bearerToken, RefreshTokenTransport } from './refresh-cookie.js';
+import { JwtStrategy } from './strategies/jwt.strategy.js';
 
 function clientInfo(ctx: GqlContext): ClientInfo {
   const ua = ctx.req.headers['user-agent'];
@@ -32,7 +34,23 @@ export class AuthResolver {
   constructor(
     private readonly auth: AuthService,
     private readonly transport: RefreshTokenTransport,
+    private readonly bearer: JwtStrategy,
   ) {}
+
+  /**
+   * The caller: the same check as GqlAuthGuard (JwtStrategy: the access
+   * token, then its session, one query), made here rather than by the guard.
+   * `me` is the call apps make on every page load and token check, and
+   * Nest's guard path (the guards consumer, two execution contexts, the
+   * principal's param decorator: five more async steps, all held across the
+   * database round trip) was ~13 µs of its ~250 µs of CPU per execution
+   * in-process (docs/benchmark.md, round 6). Every other guarded operation
+   * uses the guard.
+   */
+  @Query(() => User, { description: 'The caller.' })
+  me(@Context() ctx: GqlContext): Promise<User> {
+    return this.bearer.authenticateUser(ctx.req.headers.authorization);
+  }
 
   @Mutation(() => AuthPayload, { description: 'Creates an account and opens a session.' })
   @UseGuards(GqlThrottlerGuard)

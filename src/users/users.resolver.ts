@@ -1,22 +1,16 @@
 import { UseGuards } from '@nestjs/common';
 import { Args, ID, Int, Query, Resolver } from '@nestjs/graphql';
-import { CurrentPrincipal } from '../auth/decorators/current-principal.decorator.js';
 import { GqlAuthGuard } from '../auth/guards/gql-auth.guard.js';
 import { Roles, RolesGuard } from '../auth/guards/roles.guard.js';
-import type { Principal } from '../auth/principal.js';
 import { Role } from '../generated/prisma/enums.js';
 import { User } from './user.model.js';
 import { UsersService } from './users.service.js';
 
+/** `me` is in AuthResolver (it authenticates the caller itself; see there). */
 @Resolver(() => User)
 @UseGuards(GqlAuthGuard)
 export class UsersResolver {
   constructor(private readonly usersService: UsersService) {}
-
-  @Query(() => User, { description: 'The caller.' })
-  me(@CurrentPrincipal() principal: Principal): User {
-    return principal.user;
-  }
 
   @Query(() => [User], { description: 'All users, in pages (ADMIN only).' })
   @UseGuards(RolesGuard)

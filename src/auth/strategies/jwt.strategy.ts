@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AppError } from '../../common/errors.js';
 import { isUuid } from '../../common/uuid.js';
 import { SessionsRepository } from '../../sessions/sessions.repository.js';
-import { toUser } from '../../users/user.model.js';
+import { toUser, type User } from '../../users/user.model.js';
 import type { Principal } from '../principal.js';
 import { bearerFromHeader } from '../refresh-cookie.js';
 import { isAccessClaims, TokenService } from '../token.service.js';
@@ -22,12 +22,24 @@ export class JwtStrategy {
     private readonly sessions: SessionsRepository,
   ) {}
 
-  /** The Principal of an `Authorization: Bearer <jwt>` header; UNAUTHENTICATED otherwise. */
-  async authenticate(authorization: string | string[] | undefined): Promise<Principal> {
+  /**
+   * The Principal of an `Authorization: Bearer <jwt>` header; rejects with
+   * UNAUTHENTICATED otherwise. Not `async`: it hands on validate()'s promise
+   * (an async function returning a promise resolves its own one step later,
+   * three more microtasks on every guarded call).
+   */
+  authenticate(authorization: string | string[] | undefined): Promise<Principal> {
     const token = bearerFromHeader(authorization);
     const payload = token ? this.tokens.verifyJwt(token) : null;
-    if (payload === null) throw AppError.unauthenticated('Missing or invalid access token');
+    if (payload === null) {
+      return Promise.reject(AppError.unauthenticated('Missing or invalid access token'));
+    }
     return this.validate(payload);
+  }
+
+  /** The caller's User (`me`): authenticate()'s check. */
+  async authenticateUser(authorization: string | string[] | undefined): Promise<User> {
+    return (await this.authenticate(authorization)).user;
   }
 
   async validate(payload: unknown): Promise<Principal> {
