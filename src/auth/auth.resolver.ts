@@ -1,8 +1,8 @@
 import { UseGuards } from '@nestjs/common';
 import { Args, Context, Mutation, Query, Resolver } from '@nestjs/graphql';
 import type { GqlContext } from '../graphql/context.js';
-import { User } from '../users/user.model.js';
 import { validateInput } from '../graphql/graphql.options.js';
+import { User } from '../users/user.model.js';
 import { AuthPayload } from './auth-payload.model.js';
 import { AuthService } from './auth.service.js';
 import { CurrentPrincipal } from './decorators/current-principal.decorator.js';
@@ -40,12 +40,11 @@ export class AuthResolver {
   /**
    * The caller: the same check as GqlAuthGuard (JwtStrategy: the access
    * token, then its session, one query), made here rather than by the guard.
-   * `me` is the call apps make on every page load and token check, and
-   * Nest's guard path (the guards consumer, two execution contexts, the
-   * principal's param decorator: five more async steps, all held across the
-   * database round trip) was ~13 µs of its ~250 µs of CPU per execution
-   * in-process (docs/benchmark.md, round 6). Every other guarded operation
-   * uses the guard.
+   * `me` is the call apps make on every page load and token check; Nest's
+   * guard path (the guards consumer, two execution contexts, the principal's
+   * param decorator: five more async steps) was about 1 % of the
+   * instructions of its execution (callgrind, docs/benchmark.md round 6).
+   * Every other guarded operation uses the guard.
    */
   @Query(() => User, { description: 'The caller.' })
   me(@Context() ctx: GqlContext): Promise<User> {

@@ -25,8 +25,8 @@ export class JwtStrategy {
   /**
    * The Principal of an `Authorization: Bearer <jwt>` header; rejects with
    * UNAUTHENTICATED otherwise. Not `async`: it hands on validate()'s promise
-   * (an async function returning a promise resolves its own one step later,
-   * three more microtasks on every guarded call).
+   * (an async function that returns a promise settles its own two microtask
+   * turns later, on every guarded call).
    */
   authenticate(authorization: string | string[] | undefined): Promise<Principal> {
     const token = bearerFromHeader(authorization);
