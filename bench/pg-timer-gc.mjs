@@ -6,9 +6,19 @@
 // the API's young-generation flags) sending 50 concurrent named queries for
 // BENCH_GC_S seconds (default 6) through a pool of 10 to the PostgreSQL at
 // BENCH_PG_URL; the figures are V8's own: bytes promoted to the old
-// generation by scavenges, scavenge pause time, full collections.
+// generation by scavenges, scavenge pause time, full collections. The socket
+// timeout is the API's own function, from the build (`npm run build` first).
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+
+const BUILT = new URL('../dist/src/database/prisma.js', import.meta.url);
+if (!existsSync(BUILT)) {
+  console.error(
+    'bench/pg-timer-gc.mjs: run `npm run build` first (it uses dist/src/database/prisma.js)',
+  );
+  process.exit(1);
+}
 
 const PG = process.env.BENCH_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const seconds = Number(process.env.BENCH_GC_S ?? 6);
@@ -16,19 +26,15 @@ const mode = process.argv[2];
 
 if (mode) {
   const { default: pg } = await import('pg');
+  // Loaded in every mode, so each child starts from the same heap.
+  const { abandonSilentQueries } = await import(BUILT.href);
   const pool = new pg.Pool({
     connectionString: PG,
     max: 10,
     ...(mode === 'query_timeout' ? { query_timeout: 5000 } : {}),
   });
   if (mode === 'socket_timeout') {
-    pool.on('connect', (client) => {
-      const stream = client.connection.stream;
-      stream.setTimeout(5000);
-      stream.on('timeout', () => {
-        if (client._getActiveQuery()) stream.destroy(new Error('Query read timeout'));
-      });
-    });
+    abandonSilentQueries(pool, 5000);
   }
   let queries = 0;
   const end = Date.now() + seconds * 1000;

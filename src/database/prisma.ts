@@ -53,7 +53,7 @@ interface PgClientInternals {
  * docs/benchmark.md round 6). A socket's idle timeout is one timer per
  * connection, re-armed by its traffic without allocating anything.
  */
-function abandonSilentQueries(pool: pg.Pool, ms: number): void {
+export function abandonSilentQueries(pool: pg.Pool, ms: number): void {
   pool.on('connect', (client) => {
     const c = client as unknown as PgClientInternals;
     const stream = c.connection.stream;
