@@ -1,10 +1,11 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import type { ApolloDriverConfig } from '@nestjs/apollo';
 import { GraphQLModule } from '@nestjs/graphql';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import { ThrottlerModule } from '@nestjs/throttler';
 import type { Redis } from 'ioredis';
+import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
@@ -13,6 +14,7 @@ import type { Database } from './database/prisma.js';
 import { ApiExceptionFilter } from './graphql/error-mapping.js';
 import { FastifyApolloDriver } from './graphql/fastify-apollo.driver.js';
 import { graphqlOptions } from './graphql/graphql.options.js';
+import { InputPipe } from './graphql/input.pipe.js';
 import { HealthModule } from './health/health.module.js';
 import { REDIS, RedisModule } from './redis/redis.module.js';
 import { SessionsModule } from './sessions/sessions.module.js';
@@ -53,6 +55,7 @@ export class AppModule {
             storage: redis ? new ThrottlerStorageRedisService(redis) : undefined,
           }),
         }),
+        AuditModule,
         UsersModule,
         SessionsModule,
         AuthModule,
@@ -60,11 +63,8 @@ export class AppModule {
       ],
       providers: [
         { provide: APP_FILTER, useClass: ApiExceptionFilter },
-        // No global ValidationPipe: as APP_PIPE it ran on every argument of
-        // every resolver call (the `me` hot path included, where there is
-        // nothing to validate). It is applied where class-validator rules
-        // are: each `@Args('input', validateInput)` of an @InputType class
-        // (graphql/graphql.options.ts). A new @InputType argument needs it too.
+        // Every argument of every resolver is validated (graphql/input.pipe.ts).
+        { provide: APP_PIPE, useClass: InputPipe },
       ],
     };
   }

@@ -13,7 +13,7 @@ import {
   MemoryLoginAttemptStore,
   RedisLoginAttemptStore,
 } from './login-attempts.js';
-import { PasswordService } from './password.service.js';
+import { PasswordsModule } from '../passwords/passwords.module.js';
 import { RefreshTokenTransport } from './refresh-cookie.js';
 import { JwtStrategy } from './strategies/jwt.strategy.js';
 import { TokenService } from './token.service.js';
@@ -22,6 +22,7 @@ import { TokenService } from './token.service.js';
   imports: [
     UsersModule,
     SessionsModule,
+    PasswordsModule,
     JwtModule.registerAsync({
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({
@@ -36,7 +37,6 @@ import { TokenService } from './token.service.js';
   providers: [
     AuthService,
     AuthResolver,
-    PasswordService,
     TokenService,
     JwtStrategy,
     RefreshTokenTransport,
@@ -48,6 +48,6 @@ import { TokenService } from './token.service.js';
         redis ? new RedisLoginAttemptStore(redis, config) : new MemoryLoginAttemptStore(config),
     },
   ],
-  exports: [TokenService, PasswordService],
+  exports: [TokenService],
 })
 export class AuthModule {}

@@ -1,11 +1,10 @@
 import { UseGuards } from '@nestjs/common';
 import { Args, Context, Mutation, Query, Resolver } from '@nestjs/graphql';
 import type { GqlContext } from '../graphql/context.js';
-import { validateInput } from '../graphql/graphql.options.js';
 import { User } from '../users/user.model.js';
 import { AuthPayload } from './auth-payload.model.js';
 import { AuthService } from './auth.service.js';
-import { CurrentPrincipal } from './decorators/current-principal.decorator.js';
+import { CurrentUser } from './decorators/current-user.decorator.js';
 import {
   ChangePasswordInput,
   LoginInput,
@@ -15,18 +14,10 @@ import {
 } from './dto/auth.inputs.js';
 import { GqlAuthGuard } from './guards/gql-auth.guard.js';
 import { GqlThrottlerGuard } from './guards/gql-throttler.guard.js';
-import type { ClientInfo, Principal } from './principal.js';
+import type { Principal } from './principal.js';
+import { Client, type ClientInfo } from '../graphql/client-info.decorator.js';
 import { bearerToken, RefreshTokenTransport } from './refresh-cookie.js';
 import { JwtStrategy } from './strategies/jwt.strategy.js';
-
-function clientInfo(ctx: GqlContext): ClientInfo {
-  const ua = ctx.req.headers['user-agent'];
-  return {
-    ip: ctx.req.ip ?? null,
-    userAgent: typeof ua === 'string' ? ua : null,
-    requestId: ctx.req.id ?? null,
-  };
-}
 
 /** Thin: reads arguments and context, calls one AuthService method, delivers the tokens. */
 @Resolver(() => AuthPayload)
@@ -53,14 +44,22 @@ export class AuthResolver {
 
   @Mutation(() => AuthPayload, { description: 'Creates an account and opens a session.' })
   @UseGuards(GqlThrottlerGuard)
-  async register(@Args('input', validateInput) input: RegisterInput, @Context() ctx: GqlContext) {
-    return this.transport.deliver(ctx.res, await this.auth.register(input, clientInfo(ctx)));
+  async register(
+    @Args('input') input: RegisterInput,
+    @Client() client: ClientInfo,
+    @Context() ctx: GqlContext,
+  ) {
+    return this.transport.deliver(ctx.res, await this.auth.register(input, client));
   }
 
   @Mutation(() => AuthPayload, { description: 'Opens a session.' })
   @UseGuards(GqlThrottlerGuard)
-  async login(@Args('input', validateInput) input: LoginInput, @Context() ctx: GqlContext) {
-    return this.transport.deliver(ctx.res, await this.auth.login(input, clientInfo(ctx)));
+  async login(
+    @Args('input') input: LoginInput,
+    @Client() client: ClientInfo,
+    @Context() ctx: GqlContext,
+  ) {
+    return this.transport.deliver(ctx.res, await this.auth.login(input, client));
   }
 
   @Mutation(() => AuthPayload, {
@@ -68,12 +67,13 @@ export class AuthResolver {
   })
   @UseGuards(GqlThrottlerGuard)
   async refreshToken(
-    @Args('input', { type: () => RefreshTokenInput, nullable: true }, validateInput)
+    @Args('input', { type: () => RefreshTokenInput, nullable: true })
     input: RefreshTokenInput | null,
+    @Client() client: ClientInfo,
     @Context() ctx: GqlContext,
   ) {
     const token = this.transport.read(ctx.req, input?.refreshToken);
-    return this.transport.deliver(ctx.res, await this.auth.refresh(token, clientInfo(ctx)));
+    return this.transport.deliver(ctx.res, await this.auth.refresh(token, client));
   }
 
   @Mutation(() => Boolean, {
@@ -81,8 +81,9 @@ export class AuthResolver {
       'Ends the session named by the refresh token (input or cookie), else by the Bearer token; allSessions ends them all.',
   })
   async logout(
-    @Args('input', { type: () => LogoutInput, nullable: true }, validateInput)
+    @Args('input', { type: () => LogoutInput, nullable: true })
     input: LogoutInput | null,
+    @Client() client: ClientInfo,
     @Context() ctx: GqlContext,
   ) {
     const done = await this.auth.logout(
@@ -91,7 +92,7 @@ export class AuthResolver {
         accessToken: bearerToken(ctx.req),
         allSessions: input?.allSessions,
       },
-      clientInfo(ctx),
+      client,
     );
     this.transport.clear(ctx.res);
     return done;
@@ -100,10 +101,10 @@ export class AuthResolver {
   @Mutation(() => Boolean, { description: 'Changes the password and ends every other session.' })
   @UseGuards(GqlAuthGuard)
   changePassword(
-    @Args('input', validateInput) input: ChangePasswordInput,
-    @CurrentPrincipal() principal: Principal,
-    @Context() ctx: GqlContext,
+    @Args('input') input: ChangePasswordInput,
+    @CurrentUser() principal: Principal,
+    @Client() client: ClientInfo,
   ) {
-    return this.auth.changePassword(principal, input, clientInfo(ctx));
+    return this.auth.changePassword(principal, input, client);
   }
 }

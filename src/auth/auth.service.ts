@@ -1,6 +1,14 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { v7 as uuidv7 } from 'uuid';
-import { AppError, ErrorCode, INVALID_CREDENTIALS, type FieldProblem } from '../common/errors.js';
+import { AppError, ErrorCode, INVALID_CREDENTIALS } from '../common/errors.js';
+import {
+  EMAIL_MAX,
+  normaliseEmail,
+  normaliseName,
+  OPAQUE_TOKEN,
+  passwordTooLarge,
+  USER_AGENT_MAX,
+} from '../common/rules.js';
 import { AppConfig } from '../config/app-config.js';
 import { isUniqueViolation } from '../database/prisma-errors.js';
 import { Role } from '../generated/prisma/enums.js';
@@ -8,7 +16,7 @@ import { SessionsRepository } from '../sessions/sessions.repository.js';
 import { toUser, type User } from '../users/user.model.js';
 import { UsersRepository } from '../users/users.repository.js';
 import { LoginAttemptStore } from './login-attempts.js';
-import { PasswordService } from './password.service.js';
+import { PasswordService } from '../passwords/password.service.js';
 import type { ClientInfo, Principal } from './principal.js';
 import { TokenService } from './token.service.js';
 
@@ -20,16 +28,8 @@ export interface IssuedTokens {
   user: User;
 }
 
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-const EMAIL_MAX = 254;
-const NAME_MAX = 100;
 /** 32 bytes in base64url; anything else cannot be one of ours and skips the database. */
-const REFRESH_TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
-const UA_MAX = 512;
-
-export function normaliseEmail(email: string): string {
-  return email.trim().toLowerCase();
-}
+const REFRESH_TOKEN_SHAPE = OPAQUE_TOKEN;
 
 /** The rules of registration, login, rotation, logout and password change. */
 @Injectable()
@@ -49,16 +49,9 @@ export class AuthService {
     input: { email: string; password: string; name?: string | null },
     client: ClientInfo,
   ): Promise<IssuedTokens> {
+    // The rules of each field were applied to the input (common/validators.ts).
     const email = normaliseEmail(input.email);
-    const name = input.name?.trim() ? input.name.trim() : null;
-    const problems: FieldProblem[] = [
-      ...this.checkEmail(email),
-      ...this.passwords.check(input.password),
-      ...(name && [...name].length > NAME_MAX
-        ? [{ field: 'name', message: `must be at most ${NAME_MAX} characters` }]
-        : []),
-    ];
-    if (problems.length) throw AppError.badInput(problems);
+    const name = normaliseName(input.name);
 
     const passwordHash = await this.passwords.hash(input.password);
     const role = this.config.env.ADMIN_EMAILS.map(normaliseEmail).includes(email)
@@ -235,8 +228,6 @@ export class AuthService {
     input: { currentPassword: string; newPassword: string },
     client?: ClientInfo,
   ): Promise<boolean> {
-    const problems = this.passwords.check(input.newPassword, 'newPassword');
-    if (problems.length) throw AppError.badInput(problems);
     const email = principal.user.email;
     const wait = await this.attempts.blockedFor(email);
     if (wait > 0) throw AppError.tooManyRequests(wait);
@@ -273,7 +264,7 @@ export class AuthService {
    * same cost for unknown ones). A failure is counted against the account.
    */
   private async checkCredentials(email: string, password: string) {
-    if (this.passwords.isAbsurd(password) || email.length > EMAIL_MAX) {
+    if (passwordTooLarge(password) || email.length > EMAIL_MAX) {
       await this.attempts.recordFailure(email);
       return null;
     }
@@ -288,13 +279,6 @@ export class AuthService {
     return user;
   }
 
-  private checkEmail(email: string): FieldProblem[] {
-    if (email.length > EMAIL_MAX)
-      return [{ field: 'email', message: `must be at most ${EMAIL_MAX} characters` }];
-    if (!EMAIL.test(email)) return [{ field: 'email', message: 'must be a valid email address' }];
-    return [];
-  }
-
   private refreshExpiry(now = new Date()): Date {
     return new Date(now.getTime() + this.config.env.REFRESH_TOKEN_TTL);
   }
@@ -302,7 +286,7 @@ export class AuthService {
   private clientFields(client: ClientInfo) {
     return {
       ip: client.ip,
-      userAgent: client.userAgent ? client.userAgent.slice(0, UA_MAX) : null,
+      userAgent: client.userAgent ? client.userAgent.slice(0, USER_AGENT_MAX) : null,
     };
   }
 

@@ -6,15 +6,4 @@ export interface Principal {
   sessionId: string;
 }
 
-/**
- * What the transport tells the services about the call: the client (stored
- * with a new session) and the id of the request, which the services' log
- * lines carry as `reqId`. Passed explicitly rather than through an
- * AsyncLocalStorage: on Node 20 one ALS context per request turns on promise
- * hooks for every promise of the process (~20 % of `me`'s req/s, measured).
- */
-export interface ClientInfo {
-  ip: string | null;
-  userAgent: string | null;
-  requestId: string | null;
-}
+export type { ClientInfo } from '../graphql/client-info.decorator.js';

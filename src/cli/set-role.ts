@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { loadAppConfig } from '../config/app-config.js';
 import { openDatabase } from '../database/prisma.js';
+import { normaliseEmail } from '../common/rules.js';
 import { Role } from '../generated/prisma/enums.js';
 
 /**
@@ -22,7 +23,7 @@ async function main(): Promise<number> {
   const config = await loadAppConfig(process.env);
   const db = await openDatabase(config);
   try {
-    const email = emailArg.trim().toLowerCase();
+    const email = normaliseEmail(emailArg);
     const r = await db.prisma.user.updateMany({ where: { email }, data: { role } });
     if (r.count === 0) {
       console.error(`no user with email ${email}`);

@@ -10,6 +10,8 @@ export enum ErrorCode {
   FORBIDDEN = 'FORBIDDEN',
   TOO_MANY_REQUESTS = 'TOO_MANY_REQUESTS',
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
+  /** `login` with the right password for an account with a second factor. */
+  MFA_REQUIRED = 'MFA_REQUIRED',
 }
 
 export interface FieldProblem {
@@ -17,11 +19,28 @@ export interface FieldProblem {
   message: string;
 }
 
+/**
+ * What an error may carry besides its code and message; each becomes an
+ * `extensions` member of the GraphQL error (graphql/error-mapping.ts).
+ */
+export interface ErrorDetails {
+  /** BAD_USER_INPUT: every field at fault (`extensions.fields`). */
+  fields?: FieldProblem[];
+  /** TOO_MANY_REQUESTS: seconds until the same call could succeed (`extensions.retryAfter`). */
+  retryAfterSeconds?: number;
+  /** TOO_MANY_REQUESTS: which limit was hit (`extensions.limit`), e.g. `ip`, `account`. */
+  limit?: string;
+  /** A machine-readable reason within the code (`extensions.reason`), e.g. `TOKEN_EXPIRED`. */
+  reason?: string;
+  /** MFA_REQUIRED: the token for verifyMfa (`extensions.mfaToken`). */
+  mfaToken?: string;
+}
+
 export class AppError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly details?: { fields?: FieldProblem[]; retryAfterSeconds?: number },
+    readonly details?: ErrorDetails,
   ) {
     super(message);
     this.name = 'AppError';
@@ -32,18 +51,33 @@ export class AppError extends Error {
     return new AppError(ErrorCode.BAD_USER_INPUT, `Invalid input. ${msg}`, { fields });
   }
 
-  static unauthenticated(message = 'Not authenticated'): AppError {
-    return new AppError(ErrorCode.UNAUTHENTICATED, message);
+  static unauthenticated(message = 'Not authenticated', reason?: string): AppError {
+    return new AppError(ErrorCode.UNAUTHENTICATED, message, reason ? { reason } : undefined);
   }
 
-  static forbidden(message = 'Forbidden'): AppError {
-    return new AppError(ErrorCode.FORBIDDEN, message);
+  static forbidden(message = 'Forbidden', reason?: string): AppError {
+    return new AppError(ErrorCode.FORBIDDEN, message, reason ? { reason } : undefined);
   }
 
-  static tooManyRequests(retryAfterSeconds?: number): AppError {
-    return new AppError(ErrorCode.TOO_MANY_REQUESTS, 'Too many requests, try again later', {
-      retryAfterSeconds,
-    });
+  static conflict(message: string): AppError {
+    return new AppError(ErrorCode.CONFLICT, message);
+  }
+
+  /** `limit` names the limit that was hit; the message says it too. */
+  static tooManyRequests(retryAfterSeconds?: number, limit?: string, message?: string): AppError {
+    return new AppError(
+      ErrorCode.TOO_MANY_REQUESTS,
+      message ?? 'Too many requests, try again later',
+      { retryAfterSeconds, limit },
+    );
+  }
+
+  static mfaRequired(mfaToken: string): AppError {
+    return new AppError(
+      ErrorCode.MFA_REQUIRED,
+      'A second factor is required: call verifyMfa with this mfaToken and a code',
+      { mfaToken },
+    );
   }
 }
 

@@ -41,13 +41,19 @@ const PUBLIC_CODES = new Set<string>([
   'PERSISTED_QUERY_NOT_SUPPORTED',
 ]);
 
+/** The extensions a client may see besides `code` (see ErrorDetails). */
+const PUBLIC_EXTENSIONS = ['fields', 'retryAfter', 'limit', 'reason', 'mfaToken'] as const;
+
 /** `requestId`: the id of the request, carried by the log line of an unknown error. */
 export function toGraphQLError(exception: unknown, requestId?: string): GraphQLError {
   if (exception instanceof AppError) {
     const extensions: Record<string, unknown> = { code: exception.code };
-    if (exception.details?.fields) extensions.fields = exception.details.fields;
-    if (exception.details?.retryAfterSeconds)
-      extensions.retryAfter = exception.details.retryAfterSeconds;
+    const d = exception.details;
+    if (d?.fields) extensions.fields = d.fields;
+    if (d?.retryAfterSeconds) extensions.retryAfter = d.retryAfterSeconds;
+    if (d?.limit) extensions.limit = d.limit;
+    if (d?.reason) extensions.reason = d.reason;
+    if (d?.mfaToken) extensions.mfaToken = d.mfaToken;
     return new GraphQLError(exception.message, { extensions });
   }
   if (exception instanceof GraphQLError) return exception;
@@ -109,7 +115,7 @@ export function formatError(
     };
   }
   const extensions: Record<string, unknown> = { code };
-  for (const k of ['fields', 'retryAfter'] as const) {
+  for (const k of PUBLIC_EXTENSIONS) {
     if (formatted.extensions?.[k] !== undefined) extensions[k] = formatted.extensions[k];
   }
   return {

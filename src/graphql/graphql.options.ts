@@ -6,37 +6,11 @@ import {
 } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
-import { ValidationPipe } from '@nestjs/common';
-import type { ValidationError } from 'class-validator';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GraphQLError, type ValidationContext } from 'graphql';
 import type { AppConfig } from '../config/app-config.js';
 import { GRAPHQL_PATH, type GqlContext } from './context.js';
-import { AppError } from '../common/errors.js';
 import { formatError } from './error-mapping.js';
-
-function fieldProblems(
-  errors: ValidationError[],
-  prefix = '',
-): { field: string; message: string }[] {
-  return errors.flatMap((e) => {
-    const field = prefix ? `${prefix}.${e.property}` : e.property;
-    const own = Object.values(e.constraints ?? {}).map((message) => ({ field, message }));
-    return [...own, ...fieldProblems(e.children ?? [], field)];
-  });
-}
-
-/**
- * class-validator rules of the @InputType classes (src/auth/dto): a value
- * that breaks one is BAD_USER_INPUT with the fields at fault. Applied per
- * argument, `@Args('input', validateInput)`, not as a global APP_PIPE that
- * would run on every argument of every resolver call.
- */
-export const validateInput = new ValidationPipe({
-  transform: false,
-  forbidUnknownValues: false,
-  exceptionFactory: (errors) => AppError.badInput(fieldProblems(errors)),
-});
 
 /**
  * Document limits (graphql-armor): depth, aliases, directives and cost are

@@ -1,9 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DATABASE } from '../database/database.module.js';
 import type { Database } from '../database/prisma.js';
-import type { PublicUserRow } from '../users/user.model.js';
+import { PUBLIC_USER_COLUMNS, type PublicUserRow } from '../users/user.model.js';
 import { PrismaClient } from '../generated/prisma/client.js';
-import type { Role } from '../generated/prisma/enums.js';
 
 export interface NewSession {
   userId: string;
@@ -25,15 +24,13 @@ interface RefreshTokenColumns {
 }
 
 /** What the refresh-token JOIN returns, before it is nested. */
-interface FlatRefreshTokenRow extends RefreshTokenColumns {
+interface FlatRefreshTokenRow
+  extends Omit<RefreshTokenColumns, 'createdAt' | 'expiresAt'>, Omit<PublicUserRow, 'id'> {
+  tokenCreatedAt: Date;
+  tokenExpiresAt: Date;
   userId: string;
   sessionRevokedAt: Date | null;
   sessionExpiresAt: Date;
-  email: string;
-  name: string | null;
-  role: Role;
-  userCreatedAt: Date;
-  userUpdatedAt: Date;
 }
 
 export interface RefreshTokenRow extends RefreshTokenColumns {
@@ -102,12 +99,11 @@ export class SessionsRepository {
     const rows = await this.hot<FlatRefreshTokenRow>(
       'auth_find_refresh_token',
       `SELECT rt.id, rt.session_id AS "sessionId", rt.token_hash AS "tokenHash",
-              rt.created_at AS "createdAt", rt.expires_at AS "expiresAt",
+              rt.created_at AS "tokenCreatedAt", rt.expires_at AS "tokenExpiresAt",
               rt.rotated_at AS "rotatedAt", rt.replaced_by_id AS "replacedById",
               s.user_id AS "userId", s.revoked_at AS "sessionRevokedAt",
               s.expires_at AS "sessionExpiresAt",
-              u.email, u.name, u.role::text AS role,
-              u.created_at AS "userCreatedAt", u.updated_at AS "userUpdatedAt"
+              ${PUBLIC_USER_COLUMNS}
        FROM refresh_tokens rt
        JOIN sessions s ON s.id = rt.session_id
        JOIN users u ON u.id = s.user_id
@@ -120,8 +116,8 @@ export class SessionsRepository {
       id: r.id,
       sessionId: r.sessionId,
       tokenHash: r.tokenHash,
-      createdAt: r.createdAt,
-      expiresAt: r.expiresAt,
+      createdAt: r.tokenCreatedAt,
+      expiresAt: r.tokenExpiresAt,
       rotatedAt: r.rotatedAt,
       replacedById: r.replacedById,
       session: {
@@ -135,8 +131,11 @@ export class SessionsRepository {
         email: r.email,
         name: r.name,
         role: r.role,
-        createdAt: r.userCreatedAt,
-        updatedAt: r.userUpdatedAt,
+        createdAt: r.createdAt,
+        updatedAt: r.updatedAt,
+        emailVerifiedAt: r.emailVerifiedAt,
+        mfaEnabled: r.mfaEnabled,
+        disabledAt: r.disabledAt,
       },
     };
   }
@@ -240,8 +239,7 @@ export class SessionsRepository {
   ): Promise<PublicUserRow | null> {
     const rows = await this.hot<PublicUserRow>(
       'auth_user_of_live_session',
-      `SELECT u.id, u.email, u.name, u.role::text AS role,
-              u.created_at AS "createdAt", u.updated_at AS "updatedAt"
+      `SELECT u.id, ${PUBLIC_USER_COLUMNS}
        FROM users u JOIN sessions s ON s.user_id = u.id
        WHERE s.id = $1::uuid AND u.id = $2::uuid
          AND s.revoked_at IS NULL AND s.expires_at > $3::timestamptz`,

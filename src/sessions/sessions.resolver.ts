@@ -1,6 +1,6 @@
 import { UseGuards } from '@nestjs/common';
 import { Args, ID, Mutation, Query, Resolver } from '@nestjs/graphql';
-import { CurrentPrincipal } from '../auth/decorators/current-principal.decorator.js';
+import { CurrentUser } from '../auth/decorators/current-user.decorator.js';
 import { GqlAuthGuard } from '../auth/guards/gql-auth.guard.js';
 import type { Principal } from '../auth/principal.js';
 import { Session } from './session.model.js';
@@ -12,17 +12,14 @@ export class SessionsResolver {
   constructor(private readonly sessionsService: SessionsService) {}
 
   @Query(() => [Session], { description: "The caller's live sessions." })
-  sessions(@CurrentPrincipal() principal: Principal) {
+  sessions(@CurrentUser() principal: Principal) {
     return this.sessionsService.list(principal);
   }
 
   @Mutation(() => Boolean, {
     description: "Revokes one of the caller's own sessions; false for any other id.",
   })
-  revokeSession(
-    @Args('id', { type: () => ID }) id: string,
-    @CurrentPrincipal() principal: Principal,
-  ) {
+  revokeSession(@Args('id', { type: () => ID }) id: string, @CurrentUser() principal: Principal) {
     return this.sessionsService.revoke(principal, id);
   }
 }

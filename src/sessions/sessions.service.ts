@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { isUuid } from '../common/uuid.js';
+import { isUuid } from '../common/rules.js';
 import type { Principal } from '../auth/principal.js';
 import { Session } from './session.model.js';
 import { SessionsRepository } from './sessions.repository.js';

@@ -1,5 +1,6 @@
 import { UseGuards } from '@nestjs/common';
-import { Args, ID, Int, Query, Resolver } from '@nestjs/graphql';
+import { Args, Query, Resolver } from '@nestjs/graphql';
+import { PageArgs } from '../common/page.args.js';
 import { GqlAuthGuard } from '../auth/guards/gql-auth.guard.js';
 import { Roles, RolesGuard } from '../auth/guards/roles.guard.js';
 import { Role } from '../generated/prisma/enums.js';
@@ -15,10 +16,7 @@ export class UsersResolver {
   @Query(() => [User], { description: 'All users, in pages (ADMIN only).' })
   @UseGuards(RolesGuard)
   @Roles(Role.ADMIN)
-  users(
-    @Args('first', { type: () => Int, defaultValue: 20, nullable: true }) first: number | null,
-    @Args('after', { type: () => ID, nullable: true }) after?: string | null,
-  ) {
-    return this.usersService.list(first ?? 20, after);
+  users(@Args() page: PageArgs) {
+    return this.usersService.list(page);
   }
 }

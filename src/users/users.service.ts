@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { AppError } from '../common/errors.js';
-import { isUuid } from '../common/uuid.js';
+import type { PageArgs } from '../common/page.args.js';
+import { PAGE_DEFAULT } from '../common/rules.js';
 import { toUser, type User } from './user.model.js';
 import { UsersRepository } from './users.repository.js';
 
@@ -8,14 +8,8 @@ import { UsersRepository } from './users.repository.js';
 export class UsersService {
   constructor(private readonly users: UsersRepository) {}
 
-  async list(first: number, after?: string | null): Promise<User[]> {
-    if (!Number.isInteger(first) || first < 1 || first > 100) {
-      throw AppError.badInput([{ field: 'first', message: 'must be between 1 and 100' }]);
-    }
-    if (after != null && !isUuid(after)) {
-      throw AppError.badInput([{ field: 'after', message: 'must be a user id' }]);
-    }
-    const rows = await this.users.page(first, after ?? undefined);
+  async list(page: PageArgs): Promise<User[]> {
+    const rows = await this.users.page(page.first ?? PAGE_DEFAULT, page.after ?? undefined);
     return rows.map(toUser);
   }
 }

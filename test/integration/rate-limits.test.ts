@@ -6,7 +6,7 @@ import {
   RefreshTokenDocument,
   RegisterDocument,
 } from '../generated/graphql.js';
-import { PasswordService } from '../../src/auth/password.service.js';
+import { PasswordService } from '../../src/passwords/password.service.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { codes, op, PASSWORD, register, uniqueEmail } from './helpers.js';
 

@@ -116,7 +116,17 @@ describe('register, login, me', () => {
       `{ __type(name: "User") { fields { name } } }`,
     );
     const names = r.data.__type.fields.map((f) => f.name).sort();
-    expect(names).toEqual(['createdAt', 'email', 'id', 'name', 'role', 'updatedAt']);
+    expect(names).toEqual([
+      'createdAt',
+      'disabled',
+      'email',
+      'emailVerified',
+      'id',
+      'mfaEnabled',
+      'name',
+      'role',
+      'updatedAt',
+    ]);
     expect(names.some((n) => /pass|hash|secret|salt/i.test(n))).toBe(false);
     // And asking for one is a validation error, not data.
     const ask = await t.gql(`{ me { passwordHash } }`);

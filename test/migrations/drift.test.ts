@@ -78,7 +78,7 @@ describe('migration drift check', () => {
 });
 
 describe('migration creation', () => {
-  it('regenerates the committed init migration byte for byte from an empty folder', async () => {
+  it('writes from an empty folder one migration that gives schema.prisma', async () => {
     const migrationsDir = await tempDir();
     const now = new Date('2030-01-02T03:04:05Z');
     const created = await createMigration({
@@ -89,11 +89,33 @@ describe('migration creation', () => {
       engine,
     });
     expect(created?.folder).toBe(join(migrationsDir, '20300102030405_init'));
-    const [committed] = await readMigrations(defaultMigrationsDir());
-    expect(await readFile(join(created!.folder, 'migration.sql'), 'utf8')).toBe(committed.sql);
+    expect(created?.sql).toMatch(/CREATE TABLE "users"/);
+    const check = await checkMigrations({
+      migrationsDir,
+      schemaPath: defaultPaths().schemaPath,
+      engine,
+    });
+    expect(check).toEqual({ inSync: true, sql: expect.any(String) });
     const lock = await readFile(join(migrationsDir, 'migration_lock.toml'), 'utf8');
     expect(lock).toBe(MIGRATION_LOCK_TOML);
     expect(await readFile(join(defaultMigrationsDir(), 'migration_lock.toml'), 'utf8')).toBe(lock);
+  });
+
+  it('each committed migration is, byte for byte, what the engine writes after the ones before it', async () => {
+    const committed = await readMigrations(defaultMigrationsDir());
+    expect(committed.length).toBeGreaterThan(0);
+    // The last one is written from the others and schema.prisma (they are in sync).
+    const migrationsDir = await tempMigrations();
+    dirs.push(migrationsDir);
+    const last = committed.at(-1)!;
+    await removeDir(join(migrationsDir, last.name));
+    const created = await createMigration({
+      migrationsDir,
+      schemaPath: defaultPaths().schemaPath,
+      name: 'again',
+      engine,
+    });
+    expect(created?.sql).toBe(last.sql);
   });
 
   it('writes the next migration for a drifted schema, then reports no changes', async () => {
@@ -108,7 +130,9 @@ describe('migration creation', () => {
     });
     expect(created?.folder).toMatch(/\/\d{14}_add_nickname$/);
     expect(created?.sql).toMatch(/ADD COLUMN\s+"nickname"/);
-    expect((await readdir(migrationsDir)).sort()).toHaveLength(3); // init, new one, lock file
+    const committed = await readMigrations(defaultMigrationsDir());
+    // the committed ones, the new one, the lock file
+    expect(await readdir(migrationsDir)).toHaveLength(committed.length + 2);
     expect((await checkMigrations({ migrationsDir, schemaPath, engine })).inSync).toBe(true);
     expect(
       await createMigration({

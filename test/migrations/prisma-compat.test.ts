@@ -53,9 +53,10 @@ const columns = (db: PGlite) =>
 describe("compatibility with Prisma's migrate deploy", () => {
   it('Prisma sees a database migrated by our runner as up to date', async () => {
     const { db, dir } = await setup();
-    expect(
-      (await applyMigrations(pgliteSqlClient(db), { migrationsDir: dir })).applied,
-    ).toHaveLength(1);
+    const committed = (await readMigrations(dir)).map((m) => m.name);
+    expect((await applyMigrations(pgliteSqlClient(db), { migrationsDir: dir })).applied).toEqual(
+      committed,
+    );
     const prisma = await prismaOn(db);
     const list = await migrationsList(dir);
     const diagnosis = await prisma.engine.diagnoseMigrationHistory({
@@ -79,14 +80,27 @@ describe("compatibility with Prisma's migrate deploy", () => {
   it('our runner continues a database that Prisma migrated, with the same table and rows', async () => {
     const { db, dir } = await setup();
     const prisma = await prismaOn(db);
-    const [init] = await readMigrations(dir);
+    const committed = await readMigrations(dir);
     const deployed = await prisma.engine.applyMigrations({
       migrationsList: await migrationsList(dir),
       filters: FILTERS,
     });
-    expect(deployed.appliedMigrationNames).toEqual([init.name]);
-    const row = (await db.query('SELECT * FROM "_prisma_migrations"')).rows[0];
-    expect(row).toMatchObject({ checksum: checksum(init.sql), applied_steps_count: 1, logs: null });
+    expect(deployed.appliedMigrationNames).toEqual(committed.map((m) => m.name));
+    const rows = (
+      await db.query<Record<string, unknown>>(
+        'SELECT * FROM "_prisma_migrations" ORDER BY migration_name',
+      )
+    ).rows;
+    expect(rows).toEqual(
+      committed.map((m) =>
+        expect.objectContaining({
+          migration_name: m.name,
+          checksum: checksum(m.sql),
+          applied_steps_count: 1,
+          logs: null,
+        }),
+      ),
+    );
 
     // Same table definition as ours (created on a second, fresh database).
     const ours = await freshPglite();

@@ -2,7 +2,7 @@ import { JwtService } from '@nestjs/jwt';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { AuthService } from '../../src/auth/auth.service.js';
 import type { LoginAttemptStore } from '../../src/auth/login-attempts.js';
-import { PasswordService } from '../../src/auth/password.service.js';
+import { PasswordService } from '../../src/passwords/password.service.js';
 import { TokenService } from '../../src/auth/token.service.js';
 import { AppError, ErrorCode } from '../../src/common/errors.js';
 import { AppConfig } from '../../src/config/app-config.js';
@@ -22,6 +22,9 @@ const USER = {
   passwordHash: '$2b$04$notreallyahash',
   createdAt: new Date(),
   updatedAt: new Date(),
+  emailVerifiedAt: null,
+  mfaEnabled: false,
+  disabledAt: null,
 };
 const SESSION_ID = '0190a0a0-0000-7000-8000-0000000000bb';
 

@@ -1,42 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import {
-  charCount,
-  PASSWORD_MAX_CHARS,
-  PASSWORD_MIN_CHARS,
-  PasswordService,
-} from '../../src/auth/password.service.js';
+import { PasswordService } from '../../src/passwords/password.service.js';
 import { AppConfig } from '../../src/config/app-config.js';
 import { parseEnv } from '../../src/config/config.schema.js';
 
 const service = new PasswordService(
   new AppConfig(parseEnv({ BCRYPT_ROUNDS: '4' }), '/tmp', 'x'.repeat(32)),
 );
-
-describe('PasswordService.check', () => {
-  it('counts code points: 8 emoji pass, 7 do not', () => {
-    expect(charCount('😀'.repeat(8))).toBe(8);
-    expect(service.check('😀'.repeat(PASSWORD_MIN_CHARS))).toEqual([]);
-    expect(service.check('😀'.repeat(PASSWORD_MIN_CHARS - 1))[0].field).toBe('password');
-  });
-
-  it('names the field it is told', () => {
-    expect(service.check('short', 'newPassword')).toEqual([
-      { field: 'newPassword', message: expect.stringContaining('at least') },
-    ]);
-  });
-
-  it(`accepts up to ${PASSWORD_MAX_CHARS} characters and refuses more`, () => {
-    expect(service.check('x'.repeat(PASSWORD_MAX_CHARS))).toEqual([]);
-    expect(service.check('x'.repeat(PASSWORD_MAX_CHARS + 1))[0].message).toContain('at most');
-    expect(service.check('y'.repeat(1_000_000))[0].message).toContain('at most');
-  });
-
-  it('isAbsurd only for sizes nobody types', () => {
-    expect(service.isAbsurd('x'.repeat(PASSWORD_MAX_CHARS))).toBe(false);
-    expect(service.isAbsurd('x'.repeat(100_000))).toBe(true);
-    expect(service.isAbsurd('😀'.repeat(1025))).toBe(true); // 4100 bytes
-  });
-});
 
 describe('PasswordService hash/verify (the prehash)', () => {
   it('verifies the right password and refuses a wrong one', async () => {

@@ -1,41 +1,40 @@
 import { Field, InputType } from '@nestjs/graphql';
 import { IsBoolean, IsOptional, IsString, MaxLength } from 'class-validator';
+import {
+  IsAccountEmail,
+  IsDisplayName,
+  IsEmailAttempt,
+  IsNewPassword,
+  IsPasswordAttempt,
+} from '../../common/validators.js';
 
-// Shape limits only (so an absurd value is refused before any work); the
-// rules (email format, password length in characters) live in AuthService.
-const MAX_EMAIL = 320;
-const MAX_PASSWORD = 4096;
+/** A refresh token is checked by the service (a wrong one is UNAUTHENTICATED); only its size here. */
 const MAX_TOKEN = 512;
 
 @InputType()
 export class RegisterInput {
-  @Field()
-  @IsString()
-  @MaxLength(MAX_EMAIL)
+  @Field({ description: 'Trimmed and lower-cased; at most 254 characters (RFC 5321).' })
+  @IsAccountEmail()
   email: string;
 
-  @Field({ description: 'At least 8 characters; every character counts.' })
-  @IsString()
-  @MaxLength(MAX_PASSWORD)
+  @Field({ description: 'At least 8 characters, at most 1024; every character counts.' })
+  @IsNewPassword()
   password: string;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'At most 100 characters.' })
   @IsOptional()
-  @IsString()
-  @MaxLength(400)
+  @IsDisplayName()
   name?: string | null;
 }
 
 @InputType()
 export class LoginInput {
   @Field()
-  @IsString()
-  @MaxLength(MAX_EMAIL)
+  @IsEmailAttempt()
   email: string;
 
   @Field()
-  @IsString()
-  @MaxLength(MAX_PASSWORD)
+  @IsPasswordAttempt()
   password: string;
 }
 
@@ -68,12 +67,10 @@ export class LogoutInput {
 @InputType()
 export class ChangePasswordInput {
   @Field()
-  @IsString()
-  @MaxLength(MAX_PASSWORD)
+  @IsPasswordAttempt()
   currentPassword: string;
 
-  @Field()
-  @IsString()
-  @MaxLength(MAX_PASSWORD)
+  @Field({ description: 'The rules of register.' })
+  @IsNewPassword()
   newPassword: string;
 }

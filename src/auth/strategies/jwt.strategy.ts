@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppError } from '../../common/errors.js';
-import { isUuid } from '../../common/uuid.js';
+import { isUuid } from '../../common/rules.js';
 import { SessionsRepository } from '../../sessions/sessions.repository.js';
 import { toUser, type User } from '../../users/user.model.js';
 import type { Principal } from '../principal.js';

@@ -2,12 +2,6 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import bcrypt from 'bcrypt';
 import { AppConfig } from '../config/app-config.js';
-import type { FieldProblem } from '../common/errors.js';
-
-export const PASSWORD_MIN_CHARS = 8;
-/** Generous for passphrases and password managers; anything longer is refused before hashing. */
-export const PASSWORD_MAX_CHARS = 1024;
-const PASSWORD_MAX_BYTES = 4096;
 
 /**
  * Fixed key of the pre-hash. It is not a secret (a pepper would make every
@@ -17,13 +11,6 @@ const PASSWORD_MAX_BYTES = 4096;
  * bcrypt (base64, never the raw digest).
  */
 const PREHASH_KEY = 'auth-api/password-prehash/v1';
-
-/** Code points, not UTF-16 units: an emoji is one character. */
-export function charCount(s: string): number {
-  let n = 0;
-  for (const _ of s) n++;
-  return n;
-}
 
 @Injectable()
 export class PasswordService implements OnModuleInit {
@@ -42,33 +29,6 @@ export class PasswordService implements OnModuleInit {
     return createHmac('sha256', PREHASH_KEY)
       .update(password.normalize('NFKC'), 'utf8')
       .digest('base64');
-  }
-
-  /** Problems with a new password, or [] when it is acceptable. */
-  check(password: string, field = 'password'): FieldProblem[] {
-    // Size first, on the raw string: an absurd input is refused before any work.
-    if (
-      password.length > PASSWORD_MAX_CHARS * 2 ||
-      Buffer.byteLength(password, 'utf8') > PASSWORD_MAX_BYTES
-    ) {
-      return [{ field, message: `must be at most ${PASSWORD_MAX_CHARS} characters` }];
-    }
-    const n = charCount(password.normalize('NFKC'));
-    if (n < PASSWORD_MIN_CHARS) {
-      return [{ field, message: `must be at least ${PASSWORD_MIN_CHARS} characters` }];
-    }
-    if (n > PASSWORD_MAX_CHARS) {
-      return [{ field, message: `must be at most ${PASSWORD_MAX_CHARS} characters` }];
-    }
-    return [];
-  }
-
-  /** True when a password given at login is too big to be anyone's (no hashing then). */
-  isAbsurd(password: string): boolean {
-    return (
-      password.length > PASSWORD_MAX_CHARS * 2 ||
-      Buffer.byteLength(password, 'utf8') > PASSWORD_MAX_BYTES
-    );
   }
 
   hash(password: string): Promise<string> {

@@ -1,0 +1,112 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import {
+  GraphQLSchemaBuilderModule,
+  GraphQLSchemaFactory,
+  TypeMetadataStorage,
+} from '@nestjs/graphql';
+import { getMetadataStorage } from 'class-validator';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { RESOLVERS } from '../../src/cli/print-schema.js';
+import { InputPipe } from '../../src/graphql/input.pipe.js';
+import { AppError } from '../../src/common/errors.js';
+import { RegisterInput } from '../../src/auth/dto/auth.inputs.js';
+
+/**
+ * Validation is the default: every field of every @InputType and @ArgsType
+ * class of the schema has a class-validator rule (common/validators.ts), and
+ * every argument of every operation is such a class or a scalar that the
+ * global InputPipe checks. A new input class without rules fails here.
+ */
+describe('every GraphQL input is validated', () => {
+  beforeAll(async () => {
+    // Building the schema makes Nest load the metadata of every resolver's types.
+    const app = await NestFactory.createApplicationContext(GraphQLSchemaBuilderModule, {
+      logger: false,
+    });
+    await app.init();
+    await app.get(GraphQLSchemaFactory).create(RESOLVERS);
+    await app.close();
+  });
+
+  it('the resolvers of the schema are all known here', () => {
+    expect(RESOLVERS.length).toBeGreaterThan(0);
+  });
+
+  it('every field of every input and args class has a rule (IsOptional alone is none)', () => {
+    const classes = [
+      ...TypeMetadataStorage.getInputTypesMetadata(),
+      ...TypeMetadataStorage.getArgumentsMetadata(),
+    ];
+    expect(classes.length).toBeGreaterThan(4);
+    const missing: string[] = [];
+    for (const c of classes) {
+      const rules = getMetadataStorage()
+        .getTargetValidationMetadatas(c.target, '', true, false)
+        .filter((m) => m.type !== 'conditionalValidation');
+      for (const f of c.properties ?? []) {
+        if (!rules.some((r) => r.propertyName === f.name)) missing.push(`${c.name}.${f.name}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+});
+
+describe('InputPipe', () => {
+  const pipe = new InputPipe();
+  const fail = async (p: Promise<unknown>) => {
+    const e = await p.then(
+      () => null,
+      (x: unknown) => x,
+    );
+    expect(e).toBeInstanceOf(AppError);
+    return (e as AppError).details?.fields;
+  };
+
+  it('names the field of an input object and of a scalar argument', async () => {
+    const inObject = await fail(
+      pipe.transform(
+        { email: 'a\u0000@example.com', password: 'correct horse' },
+        { type: 'body', metatype: RegisterInput, data: 'input' },
+      ),
+    );
+    expect(inObject).toEqual([{ field: 'email', message: 'must not contain a NUL character' }]);
+    const scalar = await fail(
+      pipe.transform('\ud800', { type: 'body', metatype: String, data: 'token' }),
+    );
+    expect(scalar).toEqual([
+      { field: 'token', message: 'must be valid Unicode (no lone surrogate)' },
+    ]);
+  });
+
+  it('applies the class rules after that', async () => {
+    const fields = await fail(
+      pipe.transform(
+        { email: 'not-an-email', password: 'short' },
+        { type: 'body', metatype: RegisterInput, data: 'input' },
+      ),
+    );
+    expect(fields?.map((f) => f.field).sort()).toEqual(['email', 'password']);
+  });
+
+  it('leaves the parameters of custom decorators alone', async () => {
+    const v = { anything: 'a\u0000' };
+    expect(await pipe.transform(v, { type: 'custom', data: undefined })).toBe(v);
+  });
+});
+
+describe('InputPipe and passwords', () => {
+  it('lets a NUL through in a password (only hashed, every character counts), not elsewhere', async () => {
+    const pipe = new InputPipe();
+    const ok = { email: 'ada@example.com', password: 'before\u0000after-the-nul' };
+    await expect(
+      pipe.transform(ok, { type: 'body', metatype: RegisterInput, data: 'input' }),
+    ).resolves.toBe(ok);
+    await expect(
+      pipe.transform(
+        { ...ok, name: 'A\u0000' },
+        { type: 'body', metatype: RegisterInput, data: 'input' },
+      ),
+    ).rejects.toBeInstanceOf(AppError);
+  });
+});
