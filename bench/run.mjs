@@ -16,7 +16,9 @@
 //   BENCH_PG_URL             admin URL of the PostgreSQL server (default postgresql://postgres@127.0.0.1:5432/postgres)
 //   BCRYPT_ROUNDS            bcrypt cost for the server and the raw baseline (default 12)
 //   BENCH_SKIP_BUILD=1       do not run `npm run build` first
-//   BENCH_ONLY               comma list of scenarios: me,refresh,login,storm,memory,embedded
+//   BENCH_ONLY               comma list of scenarios: me,peer,refresh,login,register,storm,memory,embedded
+//                            (peer: better-auth's get-session beside `me`, its sign-in beside
+//                            `login`, its sign-up beside `register`; bench/peers/better-auth)
 //
 // Nothing is asserted: figures are printed, ratios are against baselines
 // measured in this same run, and targets are reported as pass/fail.
@@ -49,7 +51,14 @@ import {
   stopChild,
   waitHealthy,
 } from './lib/common.mjs';
-import { runGraphql, runPlain, runRefreshChains } from './lib/load.mjs';
+import { runGraphql, runHttp, runPlain, runRefreshChains, runUnique } from './lib/load.mjs';
+import {
+  ensurePeerInstalled,
+  peerHashRate,
+  peerPostHeaders,
+  peerSignUp,
+  startPeer,
+} from './lib/peer.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const env = process.env;
@@ -184,6 +193,23 @@ async function baselineJson(script, args = [], env = {}) {
   return JSON.parse(Buffer.concat(out).toString().trim().split('\n').pop());
 }
 
+/** Raw bcrypt at the server's cost, CONN_LOGIN in flight: `compare` (login) or `hash` (register). */
+async function rawBcrypt(mode, duration) {
+  const r = await baselineJson('bcrypt-rate.mjs', [], {
+    BCRYPT_ROUNDS: String(ROUNDS),
+    BENCH_CONCURRENCY: String(CONN_LOGIN),
+    BENCH_DURATION_S: String(duration),
+    BENCH_MODE: mode,
+  });
+  return { ...r, reqPerSec: r.comparesPerSec, errors: 0 };
+}
+
+/** The peer's raw scrypt (better-auth/crypto), CONN_LOGIN in flight: `verify` or `hash`. */
+async function rawScrypt(mode, duration) {
+  const r = await peerHashRate({ concurrency: CONN_LOGIN, duration, mode });
+  return { ...r, reqPerSec: r.comparesPerSec, errors: 0 };
+}
+
 /** Baseline: ms for PGlite alone to open `dir` and answer a query, in a fresh process. */
 async function pgliteOpenMs(dir) {
   return (await baselineJson('pglite-open.mjs', [dir])).openMs;
@@ -227,8 +253,9 @@ async function main() {
   const dbUrl = database.url;
   log(`database ${database.name}`);
   let db;
+  let peerDatabase;
   try {
-    const pgWanted = ['me', 'refresh', 'login', 'storm', 'memory'].some(want);
+    const pgWanted = ['me', 'peer', 'refresh', 'login', 'register', 'storm', 'memory'].some(want);
     if (pgWanted) {
       const port = await freePort();
       const url = `http://127.0.0.1:${port}/graphql`;
@@ -268,6 +295,62 @@ async function main() {
         connections: CONN_ME,
         duration: WARMUP_S,
       });
+
+      // The API's `me` at saturation (a side of several alternations).
+      const apiMe = (duration) =>
+        runGraphql({
+          name: 'API me',
+          url,
+          query: ME_QUERY,
+          token,
+          connections: CONN_ME,
+          duration,
+        });
+
+      // --- the peer: better-auth, a database of its own on the same PostgreSQL
+      let peer;
+      if (want('peer')) {
+        ensurePeerInstalled(log);
+        peerDatabase = await createBenchDatabase(PG_ADMIN, 'bench_peer');
+        const started = await startPeer(peerDatabase.url);
+        track(started.child);
+        const account = await peerSignUp(
+          started.base,
+          `peer-${randomBytes(4).toString('hex')}@example.com`,
+          password,
+        );
+        peer = { ...started, ...account };
+        results.scenarios.peerStartupMs = round(started.ms, 0);
+        log(
+          `better-auth peer up in ${round(started.ms, 0)} ms; warm-up (get-session, ${WARMUP_S} s)`,
+        );
+        await peerGetSession(WARMUP_S);
+      }
+      // better-auth's session check as a browser makes it: its session cookie,
+      // GET get-session; an answer without the user counts as an error.
+      function peerGetSession(duration) {
+        return runHttp({
+          name: 'better-auth get-session',
+          url: `${peer.base}/get-session`,
+          headers: { cookie: peer.cookie },
+          verifyBody: (b) => typeof b === 'string' && b.includes(peer.userId),
+          connections: CONN_ME,
+          duration,
+        });
+      }
+      function peerMeResults(apiR, peerR) {
+        results.scenarios.peerMe = {
+          api: apiR,
+          peer: peerR,
+          ratioToPeer: pairedRatio(apiR, peerR),
+          bestRoundsRatio: ratio(apiR.reqPerSec, peerR.reqPerSec),
+        };
+        results.targets.peerMe = {
+          target: 'API me >= 5x better-auth get-session req/s (no cookie cache), 0 errors',
+          pass:
+            results.scenarios.peerMe.ratioToPeer >= 5 && apiR.errors === 0 && peerR.errors === 0,
+        };
+      }
 
       // --- 1. me ---------------------------------------------------------
       let baselinePort;
@@ -311,7 +394,9 @@ async function main() {
           duration: DURATION,
         });
         await stopChild(bare);
-        log('me: framework-free (Apollo standalone + jsonwebtoken + pg) and API, alternating');
+        log(
+          `me: framework-free (Apollo standalone + jsonwebtoken + pg), API${peer ? ', better-auth get-session' : ''}, alternating`,
+        );
         await runGraphql({
           name: 'warmup',
           url: baselineUrl,
@@ -320,7 +405,11 @@ async function main() {
           connections: CONN_ME,
           duration: WARMUP_S,
         });
-        const { free: freeR, api: apiR } = await alternate({
+        const {
+          free: freeR,
+          api: apiR,
+          peer: peerR,
+        } = await alternate({
           free: (duration) =>
             runGraphql({
               name: 'framework-free me',
@@ -330,16 +419,10 @@ async function main() {
               connections: CONN_ME,
               duration,
             }),
-          api: (duration) =>
-            runGraphql({
-              name: 'API me',
-              url,
-              query: ME_QUERY,
-              token,
-              connections: CONN_ME,
-              duration,
-            }),
+          api: apiMe,
+          ...(peer ? { peer: peerGetSession } : {}),
         });
+        if (peer) peerMeResults(apiR, peerR);
         // The same two at a fixed rate both can sustain: server CPU per
         // request (/proc), paired rounds. At saturation the two servers and
         // the load generator share two cores and rounds move by ±15 %; at a
@@ -386,6 +469,12 @@ async function main() {
         };
       }
 
+      if (peer && !want('me')) {
+        log('peer: API me and better-auth get-session, alternating');
+        const { api: apiR, peer: peerR } = await alternate({ api: apiMe, peer: peerGetSession });
+        peerMeResults(apiR, peerR);
+      }
+
       // --- 3. refreshToken rotation -------------------------------------
       if (want('refresh')) {
         const seeds = Math.max(2000, CONN_REFRESH * 50);
@@ -429,18 +518,15 @@ async function main() {
       const loginBody = { input: { email, password } };
       if (want('login')) {
         log(
-          `login: API and raw bcrypt.compare (${CONN_LOGIN} in flight, cost ${ROUNDS}), alternating`,
+          `login: API and raw bcrypt.compare (${CONN_LOGIN} in flight, cost ${ROUNDS})${peer ? ', better-auth sign-in and its raw scrypt' : ''}, alternating`,
         );
-        const rawSide = async (duration) => {
-          const r = await baselineJson('bcrypt-rate.mjs', [], {
-            BCRYPT_ROUNDS: String(ROUNDS),
-            BENCH_CONCURRENCY: String(CONN_LOGIN),
-            BENCH_DURATION_S: String(duration),
-          });
-          return { ...r, reqPerSec: r.comparesPerSec, errors: 0 };
-        };
         // bcrypt at cost 12 takes seconds per batch here: longer windows than the other scenarios.
-        const { api: apiR, raw: rawR } = await alternate(
+        const {
+          api: apiR,
+          raw: rawR,
+          peer: peerR,
+          peerRaw: peerRawR,
+        } = await alternate(
           {
             api: (duration) =>
               runGraphql({
@@ -451,7 +537,23 @@ async function main() {
                 connections: CONN_LOGIN,
                 duration,
               }),
-            raw: rawSide,
+            raw: (duration) => rawBcrypt('compare', duration),
+            ...(peer
+              ? {
+                  peer: (duration) =>
+                    runHttp({
+                      name: 'better-auth sign-in/email',
+                      url: `${peer.base}/sign-in/email`,
+                      method: 'POST',
+                      headers: peerPostHeaders(peer.base),
+                      body: JSON.stringify({ email: peer.email, password }),
+                      verifyBody: (b) => typeof b === 'string' && b.includes('"token"'),
+                      connections: CONN_LOGIN,
+                      duration,
+                    }),
+                  peerRaw: (duration) => rawScrypt('verify', duration),
+                }
+              : {}),
           },
           2 * DURATION,
           // A login takes about a second at cost 12: two long rounds, not many short ones.
@@ -462,10 +564,81 @@ async function main() {
           rawBcrypt: rawR,
           ratioToRawBcrypt: pairedRatio(apiR, rawR),
           bestRoundsRatio: ratio(apiR.reqPerSec, rawR.reqPerSec),
+          ...(peer
+            ? {
+                peer: peerR,
+                peerRawScrypt: peerRawR,
+                peerRatioToRawScrypt: pairedRatio(peerR, peerRawR),
+              }
+            : {}),
         };
         results.targets.login = {
           target: 'API login >= 0.9x raw bcrypt.compare rate, 0 errors',
           pass: results.scenarios.login.ratioToRawBcrypt >= 0.9 && apiR.errors === 0,
+        };
+      }
+
+      // --- register, against the raw hash rate ---------------------------
+      if (want('register')) {
+        log(
+          `register: API and raw bcrypt.hash${peer ? ', better-auth sign-up and its raw scrypt hash' : ''} (${CONN_LOGIN} in flight), alternating`,
+        );
+        const {
+          api: apiR,
+          raw: rawR,
+          peer: peerR,
+          peerRaw: peerRawR,
+        } = await alternate(
+          {
+            api: (duration) =>
+              runUnique({
+                name: 'API register',
+                url,
+                makeBody: (key) => ({
+                  query: REGISTER_QUERY,
+                  variables: {
+                    input: { email: `reg-${key}@example.com`, password, name: 'Bench' },
+                  },
+                }),
+                ok: (b) => !b.includes('"errors"') && b.includes('"accessToken"'),
+                connections: CONN_LOGIN,
+                duration,
+              }),
+            raw: (duration) => rawBcrypt('hash', duration),
+            ...(peer
+              ? {
+                  peer: (duration) =>
+                    runUnique({
+                      name: 'better-auth sign-up/email',
+                      url: `${peer.base}/sign-up/email`,
+                      headers: peerPostHeaders(peer.base),
+                      makeBody: (key) => ({
+                        email: `reg-${key}@example.com`,
+                        password,
+                        name: 'Bench',
+                      }),
+                      ok: (b) => b.includes('"token"'),
+                      connections: CONN_LOGIN,
+                      duration,
+                    }),
+                  peerRaw: (duration) => rawScrypt('hash', duration),
+                }
+              : {}),
+          },
+          DURATION,
+          Math.min(ROUNDS_N, 2),
+        );
+        results.scenarios.register = {
+          api: apiR,
+          rawBcryptHash: rawR,
+          ratioToRawBcryptHash: pairedRatio(apiR, rawR),
+          ...(peer
+            ? {
+                peer: peerR,
+                peerRawScryptHash: peerRawR,
+                peerRatioToRawScryptHash: pairedRatio(peerR, peerRawR),
+              }
+            : {}),
         };
       }
 
@@ -666,6 +839,7 @@ async function main() {
     for (const c of children) await stopChild(c, 3000);
     if (db) await db.end().catch(() => {});
     await database.drop().catch((e) => log(`drop failed: ${e.message}`));
+    await peerDatabase?.drop().catch((e) => log(`drop failed: ${e.message}`));
   }
 
   results.totalSeconds = round((Date.now() - started) / 1000, 0);
@@ -718,12 +892,40 @@ function printTable(r) {
         `  server CPU per request at ${c.reqPerSec} req/s: API ${c.apiMicrosPerReq} µs, framework-free ${c.frameworkFreeMicrosPerReq} µs (x${c.ratio})`,
       );
   }
-  if (s.login) {
-    out.push('\n2. login');
-    row('  API login', s.login.api, `x${s.login.ratioToRawBcrypt} of raw bcrypt`);
+  if (s.peerMe) {
+    out.push('\n1b. me against the peer (better-auth, no cookie cache)');
+    row('  API me', s.peerMe.api);
+    row('  better-auth get-session', s.peerMe.peer, `API x${s.peerMe.ratioToPeer} of it`);
+  }
+  const raw = (label, x) =>
     out.push(
-      `  raw bcrypt.compare                 ${String(s.login.rawBcrypt.comparesPerSec).padStart(9)} /s     p50 ${s.login.rawBcrypt.latencyMs.p50} ms  p99 ${s.login.rawBcrypt.latencyMs.p99} ms`,
+      `${label.padEnd(34)} ${String(x.comparesPerSec).padStart(9)} /s     p50 ${String(x.latencyMs.p50).padStart(5)} ms  p99 ${String(x.latencyMs.p99).padStart(5)} ms`,
     );
+  if (s.login) {
+    out.push('\n2. login (each against its own raw password-hash rate, same concurrency)');
+    row('  API login', s.login.api, `x${s.login.ratioToRawBcrypt} of raw bcrypt`);
+    raw('  raw bcrypt.compare', s.login.rawBcrypt);
+    if (s.login.peer) {
+      row(
+        '  better-auth sign-in/email',
+        s.login.peer,
+        `x${s.login.peerRatioToRawScrypt} of raw scrypt`,
+      );
+      raw('  raw scrypt verify (better-auth)', s.login.peerRawScrypt);
+    }
+  }
+  if (s.register) {
+    out.push('\n2b. register (each against its own raw hash rate)');
+    row('  API register', s.register.api, `x${s.register.ratioToRawBcryptHash} of raw bcrypt.hash`);
+    raw('  raw bcrypt.hash', s.register.rawBcryptHash);
+    if (s.register.peer) {
+      row(
+        '  better-auth sign-up/email',
+        s.register.peer,
+        `x${s.register.peerRatioToRawScryptHash} of raw scrypt`,
+      );
+      raw('  raw scrypt hash (better-auth)', s.register.peerRawScryptHash);
+    }
   }
   if (s.refresh) {
     out.push('\n3. refreshToken rotation (own chain per connection)');

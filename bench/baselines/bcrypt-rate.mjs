@@ -1,6 +1,7 @@
 // Baseline (d): the raw bcrypt.compare rate at the server's cost, with
 // `BENCH_CONCURRENCY` compares in flight (like that many login connections)
 // and the default libuv threadpool (UV_THREADPOOL_SIZE as the server has it).
+// BENCH_MODE=compare (login's work, default) or hash (register's).
 // Prints one JSON line: { comparesPerSec, p50, p99, ... }.
 import bcrypt from 'bcrypt';
 import { createHmac } from 'node:crypto';
@@ -8,6 +9,7 @@ import { createHmac } from 'node:crypto';
 const rounds = Number(process.env.BCRYPT_ROUNDS ?? 12);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const durationMs = Number(process.env.BENCH_DURATION_S ?? 10) * 1000;
+const mode = process.env.BENCH_MODE ?? 'compare';
 // The API compares a 44-character base64 HMAC of the password, not the password itself.
 const input = createHmac('sha256', 'k').update('correct horse battery staple').digest('base64');
 const hash = await bcrypt.hash(input, rounds);
@@ -19,8 +21,8 @@ const end = t0 + durationMs;
 async function loop() {
   while (performance.now() < end) {
     const s = performance.now();
-    const ok = await bcrypt.compare(input, hash);
-    if (!ok) throw new Error('bcrypt.compare returned false');
+    if (mode === 'hash') await bcrypt.hash(input, rounds);
+    else if (!(await bcrypt.compare(input, hash))) throw new Error('bcrypt.compare returned false');
     // Like autocannon: only what completes inside the window counts.
     if (performance.now() > end) break;
     lat.push(performance.now() - s);
@@ -35,6 +37,7 @@ const pct = (p) =>
 console.log(
   JSON.stringify({
     rounds,
+    mode,
     concurrency,
     uvThreadpoolSize: Number(process.env.UV_THREADPOOL_SIZE ?? 4),
     compares: done,

@@ -1,5 +1,6 @@
 // autocannon wrappers: one run = req/s, p50/p99 latency and an error count
 // that includes GraphQL errors (HTTP 200 with an `errors` array).
+import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
 
 const hasErrors = (body) => typeof body !== 'string' || body.includes('"errors"');
@@ -137,4 +138,76 @@ export async function runRefreshChains({
     },
   });
   return summarise(name, r, parseErrors);
+}
+
+/**
+ * Any HTTP request sent over and over (the peer's endpoints). A response
+ * counts as an error when its status is not 2xx or `verifyBody(body)` is false.
+ */
+export async function runHttp({
+  name,
+  url,
+  method = 'GET',
+  headers = {},
+  body,
+  verifyBody,
+  connections = 50,
+  duration = 10,
+  overallRate,
+  timeout = 30,
+}) {
+  const r = await autocannon({
+    url,
+    method,
+    connections,
+    duration,
+    overallRate,
+    timeout,
+    headers: body ? { 'content-type': 'application/json', ...headers } : headers,
+    body,
+    ...(verifyBody ? { verifyBody } : {}),
+  });
+  return summarise(name, r);
+}
+
+/**
+ * A POST whose JSON body is new for every request (`makeBody(key)`, a key
+ * unique to the request: registrations, each with its own email). A
+ * response counts as an error when its status is not 200 or `ok(body)` is false.
+ */
+export async function runUnique({
+  name,
+  url,
+  makeBody,
+  ok,
+  headers = {},
+  connections = 8,
+  duration = 10,
+  timeout = 30,
+}) {
+  const prefix = randomBytes(4).toString('hex');
+  let n = 0;
+  let bad = 0;
+  const r = await autocannon({
+    url,
+    method: 'POST',
+    connections,
+    duration,
+    timeout,
+    requests: [
+      {
+        method: 'POST',
+        path: new URL(url).pathname,
+        headers: { 'content-type': 'application/json', ...headers },
+        setupRequest(req) {
+          req.body = JSON.stringify(makeBody(`${prefix}-${n++}`));
+          return req;
+        },
+        onResponse(status, body) {
+          if (status === 200 && !ok(body)) bad++;
+        },
+      },
+    ],
+  });
+  return summarise(name, r, bad);
 }
