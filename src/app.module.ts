@@ -7,6 +7,7 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import type { Redis } from 'ioredis';
 import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
+import { throttlers } from './auth/guards/gql-throttler.guard.js';
 import { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
@@ -43,13 +44,11 @@ export class AppModule {
         ThrottlerModule.forRootAsync({
           inject: [REDIS],
           useFactory: (redis: Redis | null) => ({
-            throttlers: [
-              {
-                name: 'auth',
-                ttl: config.env.AUTH_RATE_LIMIT_WINDOW,
-                limit: config.env.AUTH_RATE_LIMIT,
-              },
-            ],
+            // Which limits exist and what they count: auth/guards/gql-throttler.guard.ts.
+            throttlers: throttlers(config),
+            // The guard's refusal carries retryAfter; the exception filter sends it as
+            // the standard Retry-After header (not the library's Retry-After-<name>).
+            setHeaders: false,
             // With REDIS_URL the counters are shared by every instance (one atomic
             // script per call); a Redis that does not answer fails the call (closed).
             storage: redis ? new ThrottlerStorageRedisService(redis) : undefined,

@@ -13,7 +13,7 @@ import {
   RegisterInput,
 } from './dto/auth.inputs.js';
 import { GqlAuthGuard } from './guards/gql-auth.guard.js';
-import { GqlThrottlerGuard } from './guards/gql-throttler.guard.js';
+import { GqlThrottlerGuard, LimitedAs } from './guards/gql-throttler.guard.js';
 import type { Principal } from './principal.js';
 import { Client, type ClientInfo } from '../graphql/client-info.decorator.js';
 import { bearerToken, RefreshTokenTransport } from './refresh-cookie.js';
@@ -99,7 +99,8 @@ export class AuthResolver {
   }
 
   @Mutation(() => Boolean, { description: 'Changes the password and ends every other session.' })
-  @UseGuards(GqlAuthGuard)
+  @UseGuards(GqlAuthGuard, GqlThrottlerGuard)
+  @LimitedAs('password-change')
   changePassword(
     @Args('input') input: ChangePasswordInput,
     @CurrentUser() principal: Principal,

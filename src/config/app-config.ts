@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parseEnv, type Env } from './config.schema.js';
@@ -18,6 +19,28 @@ export class AppConfig {
   get isProduction(): boolean {
     return this.env.NODE_ENV === 'production';
   }
+
+  /** PASSWORD_HASH_CONCURRENCY, or the default for this machine. */
+  get passwordHashConcurrency(): number {
+    return this.env.PASSWORD_HASH_CONCURRENCY ?? defaultHashConcurrency();
+  }
+}
+
+/**
+ * How many bcrypt hashes may run at once by default: one core less than the
+ * machine has, so hashing never takes every core (the event loop, `me`,
+ * refreshes and the database keep one), and one thread less than libuv's
+ * pool (UV_THREADPOOL_SIZE, 4 by default; bcrypt runs there), so DNS
+ * lookups and file work never wait behind a hash. At least 1. On 2 cores
+ * that is 1: login throughput is bcrypt's rate on one core (about 4 a
+ * second at cost 12), and a flood of logins leaves the other core to
+ * everything else.
+ */
+export function defaultHashConcurrency(
+  cores = availableParallelism(),
+  threadPool = Number(process.env.UV_THREADPOOL_SIZE) || 4,
+): number {
+  return Math.max(1, Math.min(cores - 1, threadPool - 1));
 }
 
 const SECRET_FILE = 'jwt-access-secret';

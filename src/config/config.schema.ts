@@ -90,6 +90,16 @@ export const envSchema = z
     /** Concurrent refreshes with one token inside this window all get the same new token. */
     REFRESH_REUSE_GRACE: duration('REFRESH_REUSE_GRACE', 0, 60_000).default(5_000),
     BCRYPT_ROUNDS: int(4, 15).default(12),
+    /**
+     * Password hashes (bcrypt) running at once. Unset: one core less than the
+     * machine has, and one libuv thread less than its pool (at least 1): see
+     * defaultHashConcurrency in app-config.ts.
+     */
+    PASSWORD_HASH_CONCURRENCY: int(1, 256).optional(),
+    /** Hashes that may wait for a slot, per lane (trusted devices, everyone else); more are refused at once. */
+    PASSWORD_HASH_QUEUE: int(1, 100_000).default(64),
+    /** No hash waits longer than this for a slot: it is refused (TOO_MANY_REQUESTS) instead. */
+    PASSWORD_HASH_MAX_WAIT: duration('PASSWORD_HASH_MAX_WAIT', 10, 60_000).default(1_000),
     AUTH_REFRESH_COOKIE: bool.default(false),
     AUTH_COOKIE_NAME: z
       .string()
@@ -98,6 +108,14 @@ export const envSchema = z
     AUTH_COOKIE_SAMESITE: z.enum(['strict', 'lax', 'none']).default('strict'),
     AUTH_RATE_LIMIT: int(1, 1_000_000).default(20),
     AUTH_RATE_LIMIT_WINDOW: duration('AUTH_RATE_LIMIT_WINDOW', 1000, 86_400_000).default(60_000),
+    /** Per-IP limits count an IPv6 client by its network of this many bits (one subscriber's /64). */
+    AUTH_RATE_LIMIT_IPV6_PREFIX: int(32, 128).default(64),
+    /** changePassword calls per user, and per client address, per window (aliases counted). */
+    AUTH_PASSWORD_CHANGE_LIMIT: int(1, 1_000_000).default(5),
+    AUTH_PASSWORD_CHANGE_IP_LIMIT: int(1, 1_000_000).default(10),
+    AUTH_PASSWORD_CHANGE_WINDOW: duration('AUTH_PASSWORD_CHANGE_WINDOW', 1000, 86_400_000).default(
+      15 * 60_000,
+    ),
     /** Failed logins per account (email) inside the window before it is locked for the window. */
     AUTH_LOGIN_MAX_FAILURES: int(1, 1_000_000).default(10),
     AUTH_LOGIN_FAILURE_WINDOW: duration('AUTH_LOGIN_FAILURE_WINDOW', 1000, 86_400_000).default(

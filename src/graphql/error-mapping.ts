@@ -1,6 +1,7 @@
 import { Catch, HttpException, Logger, type ArgumentsHost } from '@nestjs/common';
 import { BaseExceptionFilter } from '@nestjs/core';
 import { GqlArgumentsHost, type GqlContextType } from '@nestjs/graphql';
+import type { FastifyReply } from 'fastify';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { AppError, ErrorCode } from '../common/errors.js';
 import type { GqlContext } from './context.js';
@@ -83,11 +84,24 @@ function httpMessage(e: HttpException, code: ErrorCode): string {
   }
 }
 
+/**
+ * A refusal by a limit (TOO_MANY_REQUESTS) also sets the standard
+ * `Retry-After` header (seconds; exposed to browsers by CORS). Several
+ * refusals in one document (aliases): the longest wait.
+ */
+function setRetryAfter(res: FastifyReply, seconds: number): void {
+  const current = Number(res.getHeader('retry-after'));
+  if (!(current >= seconds)) void res.header('retry-after', String(seconds));
+}
+
 @Catch()
 export class ApiExceptionFilter extends BaseExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost) {
     if (host.getType<GqlContextType>() === 'graphql') {
       const ctx = GqlArgumentsHost.create(host).getContext<Partial<GqlContext> | undefined>();
+      if (exception instanceof AppError && exception.details?.retryAfterSeconds && ctx?.res) {
+        setRetryAfter(ctx.res, exception.details.retryAfterSeconds);
+      }
       return toGraphQLError(exception, ctx?.req?.id);
     }
     return super.catch(exception, host);

@@ -1,13 +1,103 @@
-import { Injectable, Logger, type ExecutionContext } from '@nestjs/common';
+import { Injectable, Logger, SetMetadata, type ExecutionContext } from '@nestjs/common';
 import { GqlExecutionContext } from '@nestjs/graphql';
-import { ThrottlerGuard, type ThrottlerLimitDetail } from '@nestjs/throttler';
+import {
+  normalizeIp,
+  ThrottlerGuard,
+  type ThrottlerLimitDetail,
+  type ThrottlerOptions,
+  type ThrottlerRequest,
+} from '@nestjs/throttler';
 import { AppError } from '../../common/errors.js';
+import type { AppConfig } from '../../config/app-config.js';
 import type { GqlContext } from '../../graphql/context.js';
 
 /**
+ * The key of a client address in every per-IP limit: an IPv4 address as it
+ * is (an IPv4-mapped IPv6 one as IPv4), an IPv6 address by its /64 network
+ * (AUTH_RATE_LIMIT_IPV6_PREFIX): one subscriber usually holds a whole /64,
+ * so counting single IPv6 addresses would give an attacker 2^64 buckets.
+ * (@nestjs/throttler's own normalizeIp, which its default tracker uses too.)
+ */
+export function ipKey(ip: string | null | undefined, ipv6Prefix = 64): string {
+  return ip ? normalizeIp(ip, ipv6Prefix) : 'unknown';
+}
+
+/**
+ * Which limits apply to an operation guarded by GqlThrottlerGuard:
+ * - `auth` (the default): AUTH_RATE_LIMIT calls per client address per
+ *   AUTH_RATE_LIMIT_WINDOW, each operation counted apart (login, register,
+ *   refreshToken, requestPasswordReset, ...);
+ * - `password-change`: AUTH_PASSWORD_CHANGE_LIMIT calls per user and
+ *   AUTH_PASSWORD_CHANGE_IP_LIMIT per client address per
+ *   AUTH_PASSWORD_CHANGE_WINDOW (each call costs up to two bcrypt hashes,
+ *   and aliases let one request make 30 calls). Needs GqlAuthGuard before it.
+ */
+export type LimitGroup = 'auth' | 'password-change';
+const LIMIT_GROUP = 'auth-api:limit-group';
+export const LimitedAs = (group: LimitGroup) => SetMetadata(LIMIT_GROUP, group);
+
+function groupOf(context: ExecutionContext): LimitGroup {
+  return (Reflect.getMetadata(LIMIT_GROUP, context.getHandler()) as LimitGroup) ?? 'auth';
+}
+
+/** What each named throttler counts (the `extensions.limit` of its refusal). */
+const SCOPE: Record<string, 'ip' | 'user'> = {
+  auth: 'ip',
+  'password-change-ip': 'ip',
+  'password-change-user': 'user',
+};
+
+/** The throttlers of ThrottlerModule (app.module.ts); each applies to one LimitGroup. */
+export function throttlers(config: AppConfig): ThrottlerOptions[] {
+  const env = config.env;
+  const prefix = env.AUTH_RATE_LIMIT_IPV6_PREFIX;
+  const byIp = (req: Record<string, any>) => ipKey((req as GqlContext['req']).ip, prefix);
+  const only = (group: LimitGroup) => (context: ExecutionContext) => groupOf(context) !== group;
+  return [
+    {
+      name: 'auth',
+      ttl: env.AUTH_RATE_LIMIT_WINDOW,
+      limit: env.AUTH_RATE_LIMIT,
+      getTracker: byIp,
+      skipIf: only('auth'),
+    },
+    {
+      name: 'password-change-user',
+      ttl: env.AUTH_PASSWORD_CHANGE_WINDOW,
+      limit: env.AUTH_PASSWORD_CHANGE_LIMIT,
+      getTracker: (req) => {
+        const id = (req as GqlContext['req']).user?.user.id;
+        // GqlAuthGuard runs first; without a principal there is nothing to count.
+        if (!id) throw AppError.unauthenticated();
+        return `user:${id}`;
+      },
+      skipIf: only('password-change'),
+    },
+    {
+      name: 'password-change-ip',
+      ttl: env.AUTH_PASSWORD_CHANGE_WINDOW,
+      limit: env.AUTH_PASSWORD_CHANGE_IP_LIMIT,
+      getTracker: byIp,
+      skipIf: only('password-change'),
+    },
+  ];
+}
+
+/** Thrown inside the library's handleRequest, turned into the API's error with the throttler's name. */
+class Throttled extends Error {
+  constructor(readonly detail: ThrottlerLimitDetail) {
+    super('throttled');
+  }
+}
+
+/**
  * @nestjs/throttler on GraphQL: a guard runs once per resolver call, so every
- * alias and every operation of a batch is counted. Keyed per client IP and
- * per operation (login, register and refreshToken each have AUTH_RATE_LIMIT).
+ * alias and every operation of a batch is counted. A refusal is
+ * TOO_MANY_REQUESTS with `extensions.limit` (`ip` or `user`: who is
+ * limited), `retryAfter` (seconds until the same call is let through: the
+ * block ends and the count starts again) and a message saying both; the
+ * exception filter sends the standard `Retry-After` header with it (the
+ * library's own `Retry-After-<name>` and `X-RateLimit-*` headers are off).
  */
 @Injectable()
 export class GqlThrottlerGuard extends ThrottlerGuard {
@@ -18,17 +108,40 @@ export class GqlThrottlerGuard extends ThrottlerGuard {
     return { req: ctx.req, res: ctx.res };
   }
 
-  protected async throwThrottlingException(
-    context: ExecutionContext,
+  protected override async handleRequest(props: ThrottlerRequest): Promise<boolean> {
+    try {
+      return await super.handleRequest(props);
+    } catch (e) {
+      if (!(e instanceof Throttled)) throw e;
+      throw this.refusal(props, e.detail);
+    }
+  }
+
+  protected override async throwThrottlingException(
+    _context: ExecutionContext,
     detail: ThrottlerLimitDetail,
   ): Promise<void> {
-    const { req } = this.getRequestResponse(context);
+    throw new Throttled(detail);
+  }
+
+  private refusal(props: ThrottlerRequest, detail: ThrottlerLimitDetail): AppError {
+    const { req } = this.getRequestResponse(props.context);
+    const operation = props.context.getHandler().name;
+    const scope = SCOPE[props.throttler.name ?? ''] ?? 'ip';
+    const retryAfter = Math.max(1, Math.ceil(detail.timeToBlockExpire));
     this.authLogger.warn({
       reqId: req.id,
       event: 'rate_limited',
-      operation: context.getHandler().name,
-      retryAfterSeconds: detail.timeToBlockExpire,
+      operation,
+      limit: scope,
+      ip: req.ip,
+      retryAfterSeconds: retryAfter,
     });
-    throw AppError.tooManyRequests(Math.max(1, Math.ceil(detail.timeToBlockExpire)));
+    const who = scope === 'user' ? 'for this account' : 'from this address';
+    return AppError.tooManyRequests(
+      retryAfter,
+      scope,
+      `Too many ${operation} calls ${who} (at most ${props.limit} per ${Math.round(props.ttl / 1000)} s): try again in ${retryAfter} s`,
+    );
   }
 }
