@@ -287,13 +287,13 @@ export async function ensureScaleTemplate({
       `CREATE TABLE bench_seed (factor float8, sizes jsonb, seeded_at timestamptz, seconds int, complete bool)`,
     );
     const seconds = Math.round((Date.now() - t0) / 1000);
-    await client.query(`INSERT INTO bench_seed VALUES ($1, $2, to_timestamp($3 / 1000.0), $4, true)`, [
-      factor,
-      sizes,
-      T,
-      seconds,
-    ]);
-    const size = await client.query('SELECT pg_size_pretty(pg_database_size(current_database())) s');
+    await client.query(
+      `INSERT INTO bench_seed VALUES ($1, $2, to_timestamp($3 / 1000.0), $4, true)`,
+      [factor, sizes, T, seconds],
+    );
+    const size = await client.query(
+      'SELECT pg_size_pretty(pg_database_size(current_database())) s',
+    );
     log(`seeded ${name} in ${seconds} s (${size.rows[0].s})`);
   } finally {
     await client.end();

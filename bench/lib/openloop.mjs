@@ -31,7 +31,11 @@ export function httpClient(url, { localAddress, maxSockets = 64 } = {}) {
             path,
             agent,
             headers: body
-              ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers }
+              ? {
+                  'content-type': 'application/json',
+                  'content-length': Buffer.byteLength(body),
+                  ...headers,
+                }
               : headers,
           },
           (res) => {
