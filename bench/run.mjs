@@ -46,6 +46,7 @@ import {
   round,
   rssMiB,
   seedRefreshChains,
+  serverHashConcurrency,
   sleep,
   startNode,
   stopChild,
@@ -66,7 +67,15 @@ const QUICK = env.BENCH_QUICK === '1';
 const DURATION = Number(env.BENCH_DURATION_S ?? (QUICK ? 5 : 10));
 const MEMORY_S = Number(env.BENCH_MEMORY_S ?? (QUICK ? 20 : 120));
 const CONN_ME = Number(env.BENCH_CONNECTIONS ?? 50);
-const CONN_LOGIN = 8;
+// Set after the build (serverHashConcurrency): logins and registrations in
+// flight, and how many bcrypt hashes the server runs at once. The server's
+// one hash queue runs PASSWORD_HASH_CONCURRENCY hashes at once (by default
+// one core less than the machine has: 1 here) and refuses a hash that would
+// wait more than PASSWORD_HASH_MAX_WAIT; two more connections than hash
+// slots keep every slot busy without a refusal. The raw bcrypt baseline runs
+// as many compares at once as the server may: its limit on this machine.
+let HASH_SLOTS = 8;
+let CONN_LOGIN = 8;
 const CONN_REFRESH = 20;
 const ROUNDS = Number(env.BCRYPT_ROUNDS ?? 12);
 const PG_ADMIN = env.BENCH_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
@@ -193,11 +202,11 @@ async function baselineJson(script, args = [], env = {}) {
   return JSON.parse(Buffer.concat(out).toString().trim().split('\n').pop());
 }
 
-/** Raw bcrypt at the server's cost, CONN_LOGIN in flight: `compare` (login) or `hash` (register). */
+/** Raw bcrypt at the server's cost, HASH_SLOTS in flight: `compare` (login) or `hash` (register). */
 async function rawBcrypt(mode, duration) {
   const r = await baselineJson('bcrypt-rate.mjs', [], {
     BCRYPT_ROUNDS: String(ROUNDS),
-    BENCH_CONCURRENCY: String(CONN_LOGIN),
+    BENCH_CONCURRENCY: String(HASH_SLOTS),
     BENCH_DURATION_S: String(duration),
     BENCH_MODE: mode,
   });
@@ -232,6 +241,7 @@ async function main() {
       durationS: DURATION,
       memoryS: MEMORY_S,
       connections: { me: CONN_ME, login: CONN_LOGIN, refresh: CONN_REFRESH },
+      hashSlots: HASH_SLOTS,
       bcryptRounds: ROUNDS,
       uvThreadpoolSize: Number(env.UV_THREADPOOL_SIZE ?? 4),
     },
@@ -247,6 +257,14 @@ async function main() {
     });
     if (b.status !== 0) throw new Error('npm run build failed');
   }
+  // A build without the hash queue runs every compare at once (8 in flight, as before).
+  const slots = await serverHashConcurrency(ROOT);
+  if (slots) {
+    HASH_SLOTS = slots;
+    CONN_LOGIN = slots + 2;
+  }
+  results.settings.hashSlots = HASH_SLOTS;
+  results.settings.connections.login = CONN_LOGIN;
 
   const secret = randomBytes(32).toString('base64url');
   const database = await createBenchDatabase(PG_ADMIN);
@@ -518,7 +536,7 @@ async function main() {
       const loginBody = { input: { email, password } };
       if (want('login')) {
         log(
-          `login: API and raw bcrypt.compare (${CONN_LOGIN} in flight, cost ${ROUNDS})${peer ? ', better-auth sign-in and its raw scrypt' : ''}, alternating`,
+          `login: API (${CONN_LOGIN} connections) and raw bcrypt.compare (${HASH_SLOTS} in flight, cost ${ROUNDS})${peer ? `, better-auth sign-in and its raw scrypt (${CONN_LOGIN} each)` : ''}, alternating`,
         );
         // bcrypt at cost 12 takes seconds per batch here: longer windows than the other scenarios.
         const {
@@ -581,7 +599,7 @@ async function main() {
       // --- register, against the raw hash rate ---------------------------
       if (want('register')) {
         log(
-          `register: API and raw bcrypt.hash${peer ? ', better-auth sign-up and its raw scrypt hash' : ''} (${CONN_LOGIN} in flight), alternating`,
+          `register: API (${CONN_LOGIN} connections) and raw bcrypt.hash (${HASH_SLOTS} in flight)${peer ? `, better-auth sign-up and its raw scrypt hash (${CONN_LOGIN} each)` : ''}, alternating`,
         );
         const {
           api: apiR,

@@ -22,6 +22,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
+import { appPasswordHash } from './lib/common.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const imp = (p) => import(pathToFileURL(join(ROOT, p)).href);
@@ -265,10 +266,7 @@ export async function ensureScaleTemplate({
     await client.query(`SET maintenance_work_mem = '512MB'`);
     await client.query(`SET work_mem = '64MB'`);
     await client.query(`SET synchronous_commit = off`);
-    const { PasswordService } = await imp('dist/src/passwords/password.service.js');
-    const passwordHash = await new PasswordService({ env: { BCRYPT_ROUNDS: bcryptRounds } }).hash(
-      SCALE_PASSWORD,
-    );
+    const passwordHash = await appPasswordHash(ROOT, SCALE_PASSWORD, bcryptRounds);
     const rebuild = await dropIndexes(client, SEEDED_TABLES);
     const T = Date.now();
     for (const sql of seedStatements(sizes, T, passwordHash)) {

@@ -309,3 +309,33 @@ export function median(xs) {
   const m = v.length >> 1;
   return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
 }
+
+const importBuilt = (root, p) => import(new URL(p, `file://${root}/`).href);
+
+/**
+ * The app's own hash of `password` at bcrypt cost `rounds` (its
+ * PasswordService from the build, with a test configuration): for users the
+ * bench writes straight into the database.
+ */
+export async function appPasswordHash(root, password, rounds) {
+  const { AppConfig } = await importBuilt(root, 'dist/src/config/app-config.js');
+  const { parseEnv } = await importBuilt(root, 'dist/src/config/config.schema.js');
+  const { PasswordService } = await importBuilt(root, 'dist/src/passwords/password.service.js');
+  const secret = randomBytes(32).toString('base64url');
+  const config = new AppConfig(
+    parseEnv({ NODE_ENV: 'test', BCRYPT_ROUNDS: String(rounds), JWT_ACCESS_SECRET: secret }),
+    tmpdir(),
+    secret,
+  );
+  return new PasswordService(config).hash(password);
+}
+
+/**
+ * How many bcrypt hashes the built server runs at once with this
+ * environment (PASSWORD_HASH_CONCURRENCY, else its default for this machine).
+ */
+export async function serverHashConcurrency(root, env = process.env) {
+  if (env.PASSWORD_HASH_CONCURRENCY) return Number(env.PASSWORD_HASH_CONCURRENCY);
+  const m = await importBuilt(root, 'dist/src/config/app-config.js');
+  return typeof m.defaultHashConcurrency === 'function' ? m.defaultHashConcurrency() : null;
+}
