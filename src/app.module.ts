@@ -5,6 +5,7 @@ import { GraphQLModule } from '@nestjs/graphql';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import { ThrottlerModule } from '@nestjs/throttler';
 import type { Redis } from 'ioredis';
+import { AdminModule } from './admin/admin.module.js';
 import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { throttlers } from './auth/guards/gql-throttler.guard.js';
@@ -58,6 +59,7 @@ export class AppModule {
         UsersModule,
         SessionsModule,
         AuthModule,
+        AdminModule,
         HealthModule,
       ],
       providers: [

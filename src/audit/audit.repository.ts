@@ -7,6 +7,8 @@ import type { ClientInfo } from '../graphql/client-info.decorator.js';
 export interface NewSecurityEvent {
   type: SecurityEventType;
   userId?: string | null;
+  /** Who made the change when it was not the user: the admin of ROLE_CHANGED etc. */
+  actorId?: string | null;
   sessionId?: string | null;
   /** The caller (ip, user agent, request id); absent for what the server does by itself. */
   client?: ClientInfo | null;
@@ -14,6 +16,25 @@ export interface NewSecurityEvent {
 
 /** The Prisma client, or the transaction the event belongs to. */
 export type Db = PrismaClient | Prisma.TransactionClient;
+
+/** A stored event, as the listings read it. */
+export interface SecurityEventRow {
+  id: string;
+  type: SecurityEventType;
+  userId: string | null;
+  actorId: string | null;
+  sessionId: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  requestId: string | null;
+  createdAt: Date;
+}
+
+/** Which events a listing wants; both filters at once are an AND. */
+export interface EventFilter {
+  userId?: string;
+  type?: SecurityEventType;
+}
 
 /**
  * All persistence of the security log. An event that records a change is
@@ -27,6 +48,23 @@ export class AuditRepository {
   async record(db: Db | null, e: NewSecurityEvent): Promise<void> {
     await (db ?? this.prisma).securityEvent.create({ data: eventData(e) });
   }
+
+  /**
+   * A page of events, newest first: ids are UUIDv7 (time-ordered), so
+   * "newest first" is descending id order and `after` is "ids below this one".
+   * Served by the (user_id, id DESC) and (type, id DESC) indexes.
+   */
+  page(filter: EventFilter, first: number, after?: string): Promise<SecurityEventRow[]> {
+    return this.prisma.securityEvent.findMany({
+      where: {
+        ...(filter.userId ? { userId: filter.userId } : {}),
+        ...(filter.type ? { type: filter.type } : {}),
+        ...(after ? { id: { lt: after } } : {}),
+      },
+      orderBy: { id: 'desc' },
+      take: first,
+    });
+  }
 }
 
 /** The row of an event (also for callers that write it inside their own statement). */
@@ -34,6 +72,7 @@ export function eventData(e: NewSecurityEvent): Prisma.SecurityEventUncheckedCre
   return {
     type: e.type,
     userId: e.userId ?? null,
+    actorId: e.actorId ?? null,
     sessionId: e.sessionId ?? null,
     ip: e.client?.ip ?? null,
     userAgent: e.client?.userAgent ?? null,

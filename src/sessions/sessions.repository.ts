@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DATABASE } from '../database/database.module.js';
 import type { Database } from '../database/prisma.js';
 import { PUBLIC_USER_COLUMNS, type PublicUserRow } from '../users/user.model.js';
-import { PrismaClient } from '../generated/prisma/client.js';
+import { PrismaClient, type Prisma } from '../generated/prisma/client.js';
 
 export interface NewSession {
   userId: string;
@@ -44,7 +44,8 @@ interface PgQueryable {
   query<R>(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: R[] }>;
 }
 
-export type RevokeReason = 'logout' | 'logout_all' | 'reuse' | 'revoked' | 'password_change';
+export type RevokeReason =
+  'logout' | 'logout_all' | 'reuse' | 'revoked' | 'password_change' | 'disabled';
 
 /** All persistence of sessions and their refresh-token rows goes through here. */
 @Injectable()
@@ -203,12 +204,14 @@ export class SessionsRepository {
     return r.count === 1;
   }
 
+  /** Every live session of the user (but one); in `tx` when given. */
   async revokeAllOfUser(
     userId: string,
     reason: RevokeReason,
     exceptSessionId?: string,
+    tx?: Prisma.TransactionClient,
   ): Promise<number> {
-    const r = await this.prisma.session.updateMany({
+    const r = await (tx ?? this.prisma).session.updateMany({
       where: {
         userId,
         revokedAt: null,

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { PrismaClient } from '../generated/prisma/client.js';
+import { PrismaClient, type Prisma } from '../generated/prisma/client.js';
 import type { Role } from '../generated/prisma/enums.js';
 
 /** All persistence of users goes through here. */
@@ -54,5 +54,17 @@ export class UsersRepository {
       data: { passwordHash: newHash },
     });
     return r.count === 1;
+  }
+
+  /**
+   * Increments users.credentials_version: call it in the same transaction as
+   * any change of what a login proves (password, disabled, second factor), so
+   * that a login that checked the old credentials cannot open a session.
+   */
+  async bumpCredentials(tx: Prisma.TransactionClient, userId: string): Promise<void> {
+    await tx.user.update({
+      where: { id: userId },
+      data: { credentialsVersion: { increment: 1 } },
+    });
   }
 }

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "security_events" ADD COLUMN     "actor_id" UUID;

@@ -1,0 +1,26 @@
+import { ArgsType, Field, ID } from '@nestjs/graphql';
+import { IsBoolean, IsEnum } from 'class-validator';
+import { IsId } from '../common/validators.js';
+import { Role } from '../generated/prisma/enums.js';
+
+@ArgsType()
+export class SetUserRoleArgs {
+  @Field(() => ID)
+  @IsId()
+  userId: string;
+
+  @Field(() => Role)
+  @IsEnum(Role)
+  role: Role;
+}
+
+@ArgsType()
+export class SetUserDisabledArgs {
+  @Field(() => ID)
+  @IsId()
+  userId: string;
+
+  @Field({ description: 'true: every session ends and no login works; false: logins work again.' })
+  @IsBoolean()
+  disabled: boolean;
+}
