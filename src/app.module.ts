@@ -18,6 +18,7 @@ import { FastifyApolloDriver } from './graphql/fastify-apollo.driver.js';
 import { graphqlOptions } from './graphql/graphql.options.js';
 import { InputPipe } from './graphql/input.pipe.js';
 import { HealthModule } from './health/health.module.js';
+import { MailModule } from './mail/mail.module.js';
 import { REDIS, RedisModule } from './redis/redis.module.js';
 import { SessionsModule } from './sessions/sessions.module.js';
 import { UsersModule } from './users/users.module.js';
@@ -60,6 +61,7 @@ export class AppModule {
         SessionsModule,
         AuthModule,
         AdminModule,
+        MailModule,
         HealthModule,
       ],
       providers: [

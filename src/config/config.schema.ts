@@ -47,6 +47,15 @@ function isExactOrigin(value: string): boolean {
   }
 }
 
+function isBaseUrl(value: string): boolean {
+  try {
+    const u = new URL(value);
+    return (u.protocol === 'https:' || u.protocol === 'http:') && !u.search && !u.hash;
+  } catch {
+    return false;
+  }
+}
+
 const PLACEHOLDER_SECRETS = new Set([
   'changeme',
   'change-me',
@@ -121,7 +130,47 @@ export const envSchema = z
     AUTH_LOGIN_FAILURE_WINDOW: duration('AUTH_LOGIN_FAILURE_WINDOW', 1000, 86_400_000).default(
       15 * 60_000,
     ),
+    /** Emails that get the ADMIN role once their address is verified (verifyEmail or a reset). */
     ADMIN_EMAILS: list.default([]),
+    /** The front end's base URL: mail links are {APP_URL}/verify-email?token=… and /reset-password?token=…. */
+    APP_URL: z
+      .string()
+      .trim()
+      .refine(isBaseUrl, 'must be an http(s) URL without query or fragment')
+      .default('http://localhost:5173'),
+    /** The mail server (smtp://user:pass@host:587, smtps://…). Unset outside production: .eml files in DATA_DIR/mail. */
+    SMTP_URL: z
+      .string()
+      .trim()
+      .optional()
+      .transform((v) => (v ? v : undefined))
+      .refine(
+        (v) => v === undefined || /^smtps?:\/\/[^\s]+$/.test(v),
+        'must be an smtp:// or smtps:// URL',
+      ),
+    /** The sender of every mail. */
+    MAIL_FROM: z
+      .string()
+      .trim()
+      .min(3)
+      .max(320)
+      .refine((v) => !/[\r\n\0]/.test(v), 'must be one line')
+      .default('auth-api <no-reply@localhost>'),
+    EMAIL_VERIFICATION_TTL: duration('EMAIL_VERIFICATION_TTL', 1000, 30 * 86_400_000).default(
+      86_400_000,
+    ),
+    PASSWORD_RESET_TTL: duration('PASSWORD_RESET_TTL', 1000, 7 * 86_400_000).default(3_600_000),
+    /** At most one verification mail and one reset mail per address in this time (silently). */
+    ACCOUNT_MAIL_COOLDOWN: duration('ACCOUNT_MAIL_COOLDOWN', 0, 86_400_000).default(60_000),
+    /** The mail worker looks for due mails this often (and at once after each commit that queues one). */
+    MAIL_POLL_INTERVAL: duration('MAIL_POLL_INTERVAL', 50, 3_600_000).default(5_000),
+    /** A failed send is retried after this, doubling each time up to MAIL_RETRY_MAX_DELAY. */
+    MAIL_RETRY_DELAY: duration('MAIL_RETRY_DELAY', 50, 3_600_000).default(10_000),
+    MAIL_RETRY_MAX_DELAY: duration('MAIL_RETRY_MAX_DELAY', 50, 86_400_000).default(10 * 60_000),
+    /** A mail not delivered this long after it was queued is given up (logged, never with its token). */
+    MAIL_GIVE_UP_AFTER: duration('MAIL_GIVE_UP_AFTER', 1000, 30 * 86_400_000).default(86_400_000),
+    /** A claimed mail whose worker died is claimed again after this (keep it above a send's timeouts, 60 s). */
+    MAIL_CLAIM_LEASE: duration('MAIL_CLAIM_LEASE', 1000, 86_400_000).default(120_000),
     REDIS_URL: z
       .string()
       .trim()
@@ -154,6 +203,13 @@ export const envSchema = z
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== 'production') return;
+    if (!env.SMTP_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SMTP_URL'],
+        message: 'is required in production (the mail server for verification and reset mails)',
+      });
+    }
     const s = env.JWT_ACCESS_SECRET;
     if (!s) {
       ctx.addIssue({

@@ -28,6 +28,38 @@ describe('production configuration is checked at start', () => {
     );
   });
 
+  it('requires SMTP_URL (CONTRACT: production refuses to start without it)', () => {
+    const secret = 'q7Zk2vN9pX4sR8tW1yB6cF3hJ5mL0nQ2';
+    expect(() => parseEnv({ NODE_ENV: 'production', JWT_ACCESS_SECRET: secret })).toThrow(
+      /SMTP_URL: is required in production/,
+    );
+    expect(() =>
+      parseEnv({ NODE_ENV: 'production', JWT_ACCESS_SECRET: secret, SMTP_URL: 'mail.example.com' }),
+    ).toThrow(/SMTP_URL/);
+    expect(
+      parseEnv({
+        NODE_ENV: 'production',
+        JWT_ACCESS_SECRET: secret,
+        SMTP_URL: 'smtps://user:pass@mail.example.com:465',
+      }).SMTP_URL,
+    ).toBe('smtps://user:pass@mail.example.com:465');
+    // Outside production it may be unset: mails are written to DATA_DIR/mail.
+    expect(parseEnv({}).SMTP_URL).toBeUndefined();
+  });
+
+  it('has the documented mail defaults', () => {
+    expect(parseEnv({})).toMatchObject({
+      APP_URL: 'http://localhost:5173',
+      MAIL_FROM: 'auth-api <no-reply@localhost>',
+      EMAIL_VERIFICATION_TTL: 24 * 3_600_000,
+      PASSWORD_RESET_TTL: 3_600_000,
+      ACCOUNT_MAIL_COOLDOWN: 60_000,
+    });
+    expect(() => parseEnv({ APP_URL: 'javascript:alert(1)' })).toThrow(/APP_URL/);
+    expect(() => parseEnv({ APP_URL: 'https://app.example.com/?x=1' })).toThrow(/APP_URL/);
+    expect(() => parseEnv({ MAIL_FROM: 'a@b.c\r\nBcc: x@y.z' })).toThrow(/MAIL_FROM/);
+  });
+
   it('refuses a wildcard CORS origin', () => {
     expect(() => parseEnv({ CORS_ORIGINS: '*' })).toThrow(/CORS_ORIGINS/);
     expect(

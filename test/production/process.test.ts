@@ -32,6 +32,8 @@ function baseEnv(dataDir: string): Record<string, string> {
   return {
     NODE_ENV: 'production',
     JWT_ACCESS_SECRET: SECRET,
+    // Required in production; nothing listens there (mails wait in the outbox).
+    SMTP_URL: 'smtp://127.0.0.1:9',
     DATA_DIR: dataDir,
     BCRYPT_ROUNDS: '4',
     LOG_LEVEL: 'info',

@@ -2,11 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import type { LogLevel } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { pino, type Logger as PinoLogger } from 'pino';
 import { print, type DocumentNode } from 'graphql';
 import { createApp } from '../../src/app.factory.js';
 import { loadAppConfig, type AppConfig } from '../../src/config/app-config.js';
 import { openDatabase, openPgliteDatabase, type Database } from '../../src/database/prisma.js';
+import { REDACT_PATHS } from '../../src/logging/logging.module.js';
 import { createPgDatabase, type OwnedDatabase } from './databases.js';
 
 /**
@@ -64,9 +68,24 @@ export async function createTestDatabase(): Promise<OwnedDatabase | undefined> {
   return base ? createPgDatabase(base, 'authtest') : undefined;
 }
 
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export interface TestAppOptions {
+  /**
+   * On PGlite, keep the database in this directory instead of in memory, so
+   * that a later app can open it again (a restart). Ignored on PostgreSQL
+   * (pass the same DATABASE_URL instead).
+   */
+  pgliteDir?: string;
+  /** Collect every log line (JSON, with the server's redaction) into this array. */
+  logLines?: string[];
+}
+
+export async function startTestApp(
+  env: Record<string, string> = {},
+  opts: TestAppOptions = {},
+): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'auth-api-test-'));
   const pgDb = env.DATABASE_URL ? undefined : await createTestDatabase();
+  const production = env.NODE_ENV === 'production';
   const config = await loadAppConfig({
     NODE_ENV: 'test',
     DATA_DIR: dataDir,
@@ -74,15 +93,20 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     BCRYPT_ROUNDS: '4',
     AUTH_RATE_LIMIT: '100000',
     AUTH_LOGIN_MAX_FAILURES: '100000',
+    // Production requires a mail server; one that refuses connections does for tests
+    // that send no mail (mails then wait in the outbox).
+    ...(production ? { SMTP_URL: 'smtp://127.0.0.1:9' } : {}),
     ...(pgDb ? { DATABASE_URL: pgDb.url } : {}),
     ...env,
   });
   const db = config.env.DATABASE_URL
     ? await openDatabase(config)
-    : await openPgliteDatabase('memory://');
+    : await openPgliteDatabase(opts.pgliteDir ?? 'memory://');
   const app = await createApp(config, {
     database: db,
-    logger: process.env.TEST_LOGS ? ['log', 'warn', 'error'] : false,
+    ...(opts.logLines
+      ? { rootLogger: collectingLogger(opts.logLines) }
+      : { logger: process.env.TEST_LOGS ? (['log', 'warn', 'error'] as LogLevel[]) : false }),
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.getHttpServer().address();
@@ -105,6 +129,24 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A pino logger like the server's (same redaction) that appends each JSON line to `lines`. */
+function collectingLogger(lines: string[]): PinoLogger {
+  return pino(
+    {
+      level: 'info',
+      base: { service: 'auth-api' },
+      formatters: { level: (label) => ({ level: label }) },
+      redact: { paths: REDACT_PATHS, remove: true },
+    },
+    new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        for (const l of chunk.toString('utf8').split('\n')) if (l) lines.push(l);
+        cb();
+      },
+    }),
+  );
 }
 
 /**
