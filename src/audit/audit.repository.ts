@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { PrismaClient, type Prisma } from '../generated/prisma/client.js';
 import type { SecurityEventType } from '../generated/prisma/enums.js';
 import type { ClientInfo } from '../graphql/client-info.decorator.js';
+import type { Db } from '../database/db.js';
 
 /** What is recorded of an event: never a password, token, code or secret. */
 export interface NewSecurityEvent {
@@ -14,8 +15,7 @@ export interface NewSecurityEvent {
   client?: ClientInfo | null;
 }
 
-/** The Prisma client, or the transaction the event belongs to. */
-export type Db = PrismaClient | Prisma.TransactionClient;
+export type { Db };
 
 /** A stored event, as the listings read it. */
 export interface SecurityEventRow {

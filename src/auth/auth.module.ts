@@ -1,28 +1,33 @@
 import { createSecretKey } from 'node:crypto';
 import { Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
-import type { Redis } from 'ioredis';
 import { AppConfig } from '../config/app-config.js';
-import { REDIS } from '../redis/redis.module.js';
+import { LockoutModule } from '../lockout/lockout.module.js';
+import { PasswordsModule } from '../passwords/passwords.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { AuthResolver } from './auth.resolver.js';
-import { AuthService } from './auth.service.js';
-import {
-  LoginAttemptStore,
-  MemoryLoginAttemptStore,
-  RedisLoginAttemptStore,
-} from './login-attempts.js';
-import { PasswordsModule } from '../passwords/passwords.module.js';
+import { ChangePasswordService } from './change-password.service.js';
+import { CredentialsService } from './credentials.service.js';
+import { LoginService } from './login.service.js';
+import { LogoutService } from './logout.service.js';
+import { RefreshService } from './refresh.service.js';
 import { RefreshTokenTransport } from './refresh-cookie.js';
+import { RegisterService } from './register.service.js';
+import { SessionIssuer } from './session-issuer.service.js';
 import { JwtStrategy } from './strategies/jwt.strategy.js';
 import { TokenService } from './token.service.js';
 
+/**
+ * Register, login, refresh, logout, change password: one use case each, the
+ * session issuer they share, the token service and the Bearer strategy.
+ */
 @Module({
   imports: [
     UsersModule,
     SessionsModule,
     PasswordsModule,
+    LockoutModule,
     JwtModule.registerAsync({
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({
@@ -35,19 +40,18 @@ import { TokenService } from './token.service.js';
     }),
   ],
   providers: [
-    AuthService,
     AuthResolver,
+    RegisterService,
+    LoginService,
+    RefreshService,
+    LogoutService,
+    ChangePasswordService,
+    CredentialsService,
+    SessionIssuer,
     TokenService,
     JwtStrategy,
     RefreshTokenTransport,
-    {
-      // Shared in Redis when REDIS_URL is set (several instances), else in memory.
-      provide: LoginAttemptStore,
-      inject: [AppConfig, REDIS],
-      useFactory: (config: AppConfig, redis: Redis | null) =>
-        redis ? new RedisLoginAttemptStore(redis, config) : new MemoryLoginAttemptStore(config),
-    },
   ],
-  exports: [TokenService],
+  exports: [TokenService, SessionIssuer, RefreshTokenTransport],
 })
 export class AuthModule {}

@@ -1,9 +1,10 @@
 import { UseGuards } from '@nestjs/common';
 import { Args, Context, Mutation, Query, Resolver } from '@nestjs/graphql';
 import type { GqlContext } from '../graphql/context.js';
+import { Client, type ClientInfo } from '../graphql/client-info.decorator.js';
 import { User } from '../users/user.model.js';
 import { AuthPayload } from './auth-payload.model.js';
-import { AuthService } from './auth.service.js';
+import { ChangePasswordService } from './change-password.service.js';
 import { CurrentUser } from './decorators/current-user.decorator.js';
 import {
   ChangePasswordInput,
@@ -14,29 +15,27 @@ import {
 } from './dto/auth.inputs.js';
 import { GqlAuthGuard } from './guards/gql-auth.guard.js';
 import { GqlThrottlerGuard, LimitedAs } from './guards/gql-throttler.guard.js';
+import { LoginService } from './login.service.js';
+import { LogoutService } from './logout.service.js';
 import type { Principal } from './principal.js';
-import { Client, type ClientInfo } from '../graphql/client-info.decorator.js';
+import { RefreshService } from './refresh.service.js';
 import { bearerToken, RefreshTokenTransport } from './refresh-cookie.js';
+import { RegisterService } from './register.service.js';
 import { JwtStrategy } from './strategies/jwt.strategy.js';
 
-/** Thin: reads arguments and context, calls one AuthService method, delivers the tokens. */
+/** Thin: reads arguments and context, calls one use case, delivers the tokens. */
 @Resolver(() => AuthPayload)
 export class AuthResolver {
   constructor(
-    private readonly auth: AuthService,
+    private readonly registration: RegisterService,
+    private readonly logins: LoginService,
+    private readonly refreshes: RefreshService,
+    private readonly logouts: LogoutService,
+    private readonly passwordChanges: ChangePasswordService,
     private readonly transport: RefreshTokenTransport,
     private readonly bearer: JwtStrategy,
   ) {}
 
-  /**
-   * The caller: the same check as GqlAuthGuard (JwtStrategy: the access
-   * token, then its session, one query), made here rather than by the guard.
-   * `me` is the call apps make on every page load and token check; Nest's
-   * guard path (the guards consumer, two execution contexts, the principal's
-   * param decorator: five more async steps) was about 1 % of the
-   * instructions of its execution (callgrind, docs/benchmark.md round 6).
-   * Every other guarded operation uses the guard.
-   */
   @Query(() => User, { description: 'The caller.' })
   me(@Context() ctx: GqlContext): Promise<User> {
     return this.bearer.authenticateUser(ctx.req.headers.authorization);
@@ -49,7 +48,7 @@ export class AuthResolver {
     @Client() client: ClientInfo,
     @Context() ctx: GqlContext,
   ) {
-    return this.transport.deliver(ctx.res, await this.auth.register(input, client));
+    return this.transport.deliver(ctx.res, await this.registration.register(input, client));
   }
 
   @Mutation(() => AuthPayload, { description: 'Opens a session.' })
@@ -59,7 +58,7 @@ export class AuthResolver {
     @Client() client: ClientInfo,
     @Context() ctx: GqlContext,
   ) {
-    return this.transport.deliver(ctx.res, await this.auth.login(input, client));
+    return this.transport.deliver(ctx.res, await this.logins.login(input, client));
   }
 
   @Mutation(() => AuthPayload, {
@@ -73,7 +72,7 @@ export class AuthResolver {
     @Context() ctx: GqlContext,
   ) {
     const token = this.transport.read(ctx.req, input?.refreshToken);
-    return this.transport.deliver(ctx.res, await this.auth.refresh(token, client));
+    return this.transport.deliver(ctx.res, await this.refreshes.refresh(token, client));
   }
 
   @Mutation(() => Boolean, {
@@ -86,7 +85,7 @@ export class AuthResolver {
     @Client() client: ClientInfo,
     @Context() ctx: GqlContext,
   ) {
-    const done = await this.auth.logout(
+    const done = await this.logouts.logout(
       {
         refreshToken: this.transport.read(ctx.req, input?.refreshToken),
         accessToken: bearerToken(ctx.req),
@@ -106,6 +105,6 @@ export class AuthResolver {
     @CurrentUser() principal: Principal,
     @Client() client: ClientInfo,
   ) {
-    return this.auth.changePassword(principal, input, client);
+    return this.passwordChanges.changePassword(principal, input, client);
   }
 }

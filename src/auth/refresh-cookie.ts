@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppConfig } from '../config/app-config.js';
 import { GRAPHQL_PATH } from '../graphql/context.js';
 import { AuthPayload } from './auth-payload.model.js';
-import type { IssuedTokens } from './auth.service.js';
+import type { IssuedTokens } from './session-issuer.service.js';
 
 /**
  * How the refresh token travels: in AuthPayload.refreshToken by default, or,

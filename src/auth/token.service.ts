@@ -4,6 +4,7 @@ import {
   createSecretKey,
   hkdfSync,
   randomBytes,
+  randomUUID,
   type KeyObject,
 } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
@@ -13,6 +14,15 @@ import { AppConfig } from '../config/app-config.js';
 
 export const ACCESS_TOKEN_TYPE = 'access';
 export const JWT_ALGORITHM = 'HS256';
+
+/** Who and what an access token is for (its claims besides iss, aud, iat, exp, jti). */
+export interface AccessTokenSubject {
+  userId: string;
+  sessionId: string;
+  /** RFC 8176 methods of the session: ["pwd"] or ["pwd","otp"]. */
+  amr: string[];
+  emailVerified: boolean;
+}
 
 export interface AccessClaims {
   sub: string;
@@ -50,12 +60,18 @@ export class TokenService {
     );
   }
 
-  signAccessToken(userId: string, sessionId: string): { token: string; expiresAt: Date } {
+  signAccessToken(a: AccessTokenSubject): { token: string; expiresAt: Date } {
     const ttlSeconds = Math.max(1, Math.round(this.config.env.ACCESS_TOKEN_TTL / 1000));
     const token = this.jwt.sign(
-      { sid: sessionId, typ: ACCESS_TOKEN_TYPE },
       {
-        subject: userId,
+        sid: a.sessionId,
+        typ: ACCESS_TOKEN_TYPE,
+        amr: a.amr,
+        email_verified: a.emailVerified,
+        jti: randomUUID(),
+      },
+      {
+        subject: a.userId,
         expiresIn: ttlSeconds,
         algorithm: JWT_ALGORITHM,
         issuer: this.config.env.JWT_ISSUER,

@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import { PrismaClient } from '../generated/prisma/client.js';
 import type { Database } from './prisma.js';
+import { Transactions } from './transactions.js';
 
 export const DATABASE = Symbol('DATABASE');
 
@@ -26,8 +27,9 @@ export class DatabaseModule implements OnApplicationShutdown {
       providers: [
         { provide: DATABASE, useValue: db },
         { provide: PrismaClient, useValue: db.prisma },
+        Transactions,
       ],
-      exports: [DATABASE, PrismaClient],
+      exports: [DATABASE, PrismaClient, Transactions],
     };
   }
 

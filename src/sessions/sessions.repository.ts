@@ -1,51 +1,91 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { v7 as uuidv7 } from 'uuid';
 import { DATABASE } from '../database/database.module.js';
+import type { Db } from '../database/db.js';
 import type { Database } from '../database/prisma.js';
-import { PUBLIC_USER_COLUMNS, type PublicUserRow } from '../users/user.model.js';
 import { PrismaClient, type Prisma } from '../generated/prisma/client.js';
+import type { SecurityEventType } from '../generated/prisma/enums.js';
+import type { ClientInfo } from '../graphql/client-info.decorator.js';
+import { PUBLIC_USER_COLUMNS, type PublicUserRow } from '../users/user.model.js';
 
-export interface NewSession {
-  userId: string;
-  userAgent: string | null;
-  ip: string | null;
-  tokenHash: string;
-  expiresAt: Date;
+/**
+ * "The session is live": not revoked and not expired. The one definition,
+ * written twice only because two languages need it: as SQL for the raw
+ * statements (alias `s`, the time as parameter `$now`) and as a Prisma filter.
+ */
+const liveSql = (now: string) => `s.revoked_at IS NULL AND s.expires_at > ${now}`;
+export function liveSession(now: Date): Prisma.SessionWhereInput {
+  return { revokedAt: null, expiresAt: { gt: now } };
 }
 
-/** The columns of a refresh-token row. */
-interface RefreshTokenColumns {
+export type RevokeReason =
+  | 'logout'
+  | 'logout_all'
+  | 'reuse'
+  | 'revoked'
+  | 'password_change'
+  | 'password_reset'
+  | 'mfa_enabled'
+  | 'disabled'
+  | 'session_limit';
+
+/** A session to open with its first refresh token (SessionIssuer). */
+export interface NewSession {
+  userId: string;
+  /** The users.credentials_version that was checked: no session if it changed since. */
+  credentialsVersion: number;
+  sessionId: string;
+  tokenHash: string;
+  expiresAt: Date;
+  amr: string[];
+  client: ClientInfo;
+  /** The event recorded with it. */
+  event: Extract<SecurityEventType, 'LOGIN' | 'REGISTER'>;
+  /** Live sessions a user may have: the least recently used beyond it are revoked. */
+  maxLive: number;
+  now: Date;
+}
+
+/** A refresh-token row with its session and the session's user, from one JOIN. */
+export interface RefreshTokenRow {
   id: string;
   sessionId: string;
   tokenHash: string;
-  createdAt: Date;
   expiresAt: Date;
   rotatedAt: Date | null;
-  replacedById: string | null;
+  session: { id: string; userId: string; revokedAt: Date | null; expiresAt: Date; amr: string[] };
+  /** The session's user, public columns only. */
+  user: PublicUserRow;
 }
 
-/** What the refresh-token JOIN returns, before it is nested. */
-interface FlatRefreshTokenRow
-  extends Omit<RefreshTokenColumns, 'createdAt' | 'expiresAt'>, Omit<PublicUserRow, 'id'> {
-  tokenCreatedAt: Date;
+/** What the rotation of a parent token left: the child it was replaced by. */
+export interface Rotation {
+  /** When the parent was rotated: the grace window is measured from here. */
+  rotatedAt: Date;
+  /** SHA-256 of the user agent of the client that rotated it. */
+  rotatedByClient: string | null;
+  childHash: string;
+  childRotatedAt: Date | null;
+  childExpiresAt: Date;
+  sessionLive: boolean;
+}
+
+interface FlatRefreshTokenRow extends Omit<PublicUserRow, 'id'> {
+  id: string;
+  sessionId: string;
+  tokenHash: string;
   tokenExpiresAt: Date;
+  rotatedAt: Date | null;
   userId: string;
   sessionRevokedAt: Date | null;
   sessionExpiresAt: Date;
-}
-
-export interface RefreshTokenRow extends RefreshTokenColumns {
-  session: { id: string; userId: string; revokedAt: Date | null; expiresAt: Date };
-  /** The session's user, public columns only. */
-  user: PublicUserRow;
+  amr: string[];
 }
 
 /** The part of a `pg.Pool` used here. */
 interface PgQueryable {
   query<R>(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: R[] }>;
 }
-
-export type RevokeReason =
-  'logout' | 'logout_all' | 'reuse' | 'revoked' | 'password_change' | 'disabled';
 
 /** All persistence of sessions and their refresh-token rows goes through here. */
 @Injectable()
@@ -62,11 +102,8 @@ export class SessionsRepository {
   /**
    * The hot-path statements (`me`'s session check, the refresh lookup and
    * rotation). On PostgreSQL they go to the driver's pool directly, as named
-   * prepared statements: through Prisma's $queryRaw (request building, query
-   * plan interpretation, result (de)serialisation, an unnamed statement that
-   * PostgreSQL parses and plans every time) the same query cost more CPU
-   * than everything else on the `me` path. Same pool, same timeouts, same
-   * SQL; on PGlite they go through Prisma.
+   * prepared statements (PostgreSQL plans them once per connection); on
+   * PGlite through Prisma. Same pool, same timeouts, same SQL.
    */
   private async hot<R>(name: string, text: string, values: unknown[]): Promise<R[]> {
     if (this.pool) {
@@ -78,32 +115,81 @@ export class SessionsRepository {
     return this.prisma.$queryRawUnsafe<R[]>(text, ...values);
   }
 
-  /** A new session with its first refresh token, in one atomic nested write. */
-  create(s: NewSession) {
-    return this.prisma.session.create({
-      data: {
-        userId: s.userId,
-        userAgent: s.userAgent,
-        ip: s.ip,
-        expiresAt: s.expiresAt,
-        refreshTokens: { create: { tokenHash: s.tokenHash, expiresAt: s.expiresAt } },
-      },
-    });
+  /**
+   * Opens a session with its first refresh token and records its event, in
+   * ONE statement, and only if the user's credentials are still the version
+   * that was checked and the account is not disabled. The user row is read
+   * FOR SHARE: a concurrent password change, reset or disable (which updates
+   * that row first) either commits before (the version no longer matches: no
+   * session) or waits for this statement and then revokes the new session
+   * with the others. Live sessions beyond `maxLive` (least recently used
+   * first) are revoked in the same statement. False when nothing was opened.
+   */
+  async open(db: Db, s: NewSession): Promise<boolean> {
+    const rows = await db.$queryRawUnsafe<{ created: number }[]>(
+      `WITH checked AS (
+         SELECT id FROM users
+          WHERE id = $1::uuid AND credentials_version = $2::int AND disabled_at IS NULL
+          FOR SHARE
+       ), opened AS (
+         INSERT INTO sessions (id, user_id, user_agent, ip, created_at, last_used_at, expires_at, amr)
+         SELECT $3::uuid, checked.id, $4, $5, $6::timestamptz, $6::timestamptz, $7::timestamptz,
+                $8::text[]
+           FROM checked
+         RETURNING id, user_id
+       ), token AS (
+         INSERT INTO refresh_tokens (id, session_id, token_hash, created_at, expires_at)
+         SELECT $9::uuid, opened.id, $10, $6::timestamptz, $7::timestamptz FROM opened
+         RETURNING id
+       ), event AS (
+         INSERT INTO security_events (id, type, user_id, session_id, ip, user_agent, request_id, created_at)
+         SELECT $11::uuid, $12::"SecurityEventType", opened.user_id, opened.id, $5, $4, $13,
+                $6::timestamptz
+           FROM opened
+         RETURNING id
+       ), capped AS (
+         UPDATE sessions SET revoked_at = $6::timestamptz, revoked_reason = 'session_limit'
+          WHERE id IN (
+            SELECT s.id FROM sessions s
+             WHERE s.user_id = $1::uuid AND ${liveSql('$6::timestamptz')}
+             ORDER BY s.last_used_at DESC, s.id DESC
+             OFFSET $14::int
+          ) AND EXISTS (SELECT 1 FROM opened)
+         RETURNING id
+       )
+       SELECT (SELECT count(*) FROM token)::int AS created,
+              (SELECT count(*) FROM event)::int AS events,
+              (SELECT count(*) FROM capped)::int AS capped`,
+      s.userId,
+      s.credentialsVersion,
+      s.sessionId,
+      s.client.userAgent,
+      s.client.ip,
+      s.now,
+      s.expiresAt,
+      s.amr,
+      uuidv7(),
+      s.tokenHash,
+      uuidv7(),
+      s.event,
+      s.client.requestId,
+      // The existing sessions kept: one place is for the new one.
+      Math.max(0, s.maxLive - 1),
+    );
+    return rows[0]?.created === 1;
   }
 
   /**
    * A refresh-token row with its session and the session's user (public
-   * columns only), in one statement: Prisma's `include` would take two, and
-   * the refresh path would then need a third for the user.
+   * columns only), in one statement.
    */
   async findRefreshToken(tokenHash: string): Promise<RefreshTokenRow | null> {
     const rows = await this.hot<FlatRefreshTokenRow>(
       'auth_find_refresh_token',
       `SELECT rt.id, rt.session_id AS "sessionId", rt.token_hash AS "tokenHash",
-              rt.created_at AS "tokenCreatedAt", rt.expires_at AS "tokenExpiresAt",
-              rt.rotated_at AS "rotatedAt", rt.replaced_by_id AS "replacedById",
+              rt.expires_at AS "tokenExpiresAt", rt.rotated_at AS "rotatedAt",
               s.user_id AS "userId", s.revoked_at AS "sessionRevokedAt",
-              s.expires_at AS "sessionExpiresAt",
+              s.expires_at AS "sessionExpiresAt", s.amr,
               ${PUBLIC_USER_COLUMNS}
        FROM refresh_tokens rt
        JOIN sessions s ON s.id = rt.session_id
@@ -117,15 +203,14 @@ export class SessionsRepository {
       id: r.id,
       sessionId: r.sessionId,
       tokenHash: r.tokenHash,
-      createdAt: r.tokenCreatedAt,
       expiresAt: r.tokenExpiresAt,
       rotatedAt: r.rotatedAt,
-      replacedById: r.replacedById,
       session: {
         id: r.sessionId,
         userId: r.userId,
         revokedAt: r.sessionRevokedAt,
         expiresAt: r.sessionExpiresAt,
+        amr: r.amr,
       },
       user: {
         id: r.userId,
@@ -152,25 +237,25 @@ export class SessionsRepository {
    */
   async rotate(args: {
     parentId: string;
-    sessionId: string;
     childId: string;
     childHash: string;
     expiresAt: Date;
     now: Date;
+    /** SHA-256 of the caller's user agent (see Rotation.rotatedByClient). */
+    client: string | null;
   }): Promise<boolean> {
     const rows = await this.hot<{ rotated: number }>(
       'auth_rotate_refresh_token',
       `WITH cas AS (
          UPDATE refresh_tokens rt
-            SET rotated_at = $1::timestamptz, replaced_by_id = $2::uuid
+            SET rotated_at = $1::timestamptz, replaced_by_id = $2::uuid, rotated_by_client = $6
           WHERE rt.id = $3::uuid
             AND rt.rotated_at IS NULL
             AND rt.expires_at > $1::timestamptz
             AND EXISTS (SELECT 1 FROM sessions s
-                         WHERE s.id = rt.session_id AND s.revoked_at IS NULL)
+                         WHERE s.id = rt.session_id AND ${liveSql('$1::timestamptz')})
          RETURNING rt.session_id
        ), child AS (
-         -- created_at is the rotation time on the app's clock: the grace window is measured from it.
          INSERT INTO refresh_tokens (id, session_id, token_hash, created_at, expires_at)
          SELECT $2::uuid, cas.session_id, $4::text, $1::timestamptz, $5::timestamptz
            FROM cas
@@ -181,14 +266,31 @@ export class SessionsRepository {
          RETURNING id
        )
        SELECT (SELECT count(*) FROM child)::int AS rotated`,
-      [args.now, args.childId, args.parentId, args.childHash, args.expiresAt],
+      [args.now, args.childId, args.parentId, args.childHash, args.expiresAt, args.client],
     );
     return rows[0]?.rotated === 1;
   }
 
+  /** How a rotated token was rotated, and the state of the child it was replaced by. */
+  async findRotation(parentId: string, now: Date): Promise<Rotation | null> {
+    const rows = await this.hot<Rotation>(
+      'auth_find_rotation',
+      `SELECT p.rotated_at AS "rotatedAt", p.rotated_by_client AS "rotatedByClient",
+              c.token_hash AS "childHash", c.rotated_at AS "childRotatedAt",
+              c.expires_at AS "childExpiresAt",
+              (${liveSql('$2::timestamptz')}) AS "sessionLive"
+         FROM refresh_tokens p
+         JOIN refresh_tokens c ON c.id = p.replaced_by_id
+         JOIN sessions s ON s.id = p.session_id
+        WHERE p.id = $1::uuid AND p.rotated_at IS NOT NULL`,
+      [parentId, now],
+    );
+    return rows[0] ?? null;
+  }
+
   /** Revokes a live session; false if it was already revoked or does not exist. */
-  async revoke(sessionId: string, reason: RevokeReason): Promise<boolean> {
-    const r = await this.prisma.session.updateMany({
+  async revoke(db: Db, sessionId: string, reason: RevokeReason): Promise<boolean> {
+    const r = await db.session.updateMany({
       where: { id: sessionId, revokedAt: null },
       data: { revokedAt: new Date(), revokedReason: reason },
     });
@@ -196,22 +298,23 @@ export class SessionsRepository {
   }
 
   /** Revokes one of the user's own live sessions; false for any other id. */
-  async revokeOwned(sessionId: string, userId: string): Promise<boolean> {
-    const r = await this.prisma.session.updateMany({
-      where: { id: sessionId, userId, revokedAt: null, expiresAt: { gt: new Date() } },
-      data: { revokedAt: new Date(), revokedReason: 'revoked' },
+  async revokeOwned(db: Db, sessionId: string, userId: string): Promise<boolean> {
+    const now = new Date();
+    const r = await db.session.updateMany({
+      where: { id: sessionId, userId, ...liveSession(now) },
+      data: { revokedAt: now, revokedReason: 'revoked' },
     });
     return r.count === 1;
   }
 
-  /** Every live session of the user (but one); in `tx` when given. */
+  /** Revokes every live session of a user (but one, if named); the number revoked. */
   async revokeAllOfUser(
     userId: string,
     reason: RevokeReason,
     exceptSessionId?: string,
-    tx?: Prisma.TransactionClient,
+    db: Db = this.prisma,
   ): Promise<number> {
-    const r = await (tx ?? this.prisma).session.updateMany({
+    const r = await db.session.updateMany({
       where: {
         userId,
         revokedAt: null,
@@ -222,18 +325,19 @@ export class SessionsRepository {
     return r.count;
   }
 
-  listLive(userId: string, now: Date) {
+  /** The user's live sessions, most recently used first, at most `limit`. */
+  listLive(userId: string, now: Date, limit: number) {
     return this.prisma.session.findMany({
-      where: { userId, revokedAt: null, expiresAt: { gt: now } },
-      orderBy: { lastUsedAt: 'desc' },
+      where: { userId, ...liveSession(now) },
+      orderBy: [{ lastUsedAt: 'desc' }, { id: 'desc' }],
+      take: limit,
     });
   }
 
   /**
    * The hot path of every guarded call: the user, if the session named by the
    * access token is still live. One statement, one JOIN on two primary keys,
-   * only the public columns (no password hash). Raw SQL, and on PostgreSQL a
-   * named prepared statement on the driver's pool (see `hot`).
+   * only the public columns (no password hash).
    */
   async findUserOfLiveSession(
     userId: string,
@@ -244,16 +348,17 @@ export class SessionsRepository {
       'auth_user_of_live_session',
       `SELECT u.id, ${PUBLIC_USER_COLUMNS}
        FROM users u JOIN sessions s ON s.user_id = u.id
-       WHERE s.id = $1::uuid AND u.id = $2::uuid
-         AND s.revoked_at IS NULL AND s.expires_at > $3::timestamptz`,
+       WHERE s.id = $1::uuid AND u.id = $2::uuid AND ${liveSql('$3::timestamptz')}`,
       [sessionId, userId, now],
     );
     return rows[0] ?? null;
   }
 
+  /** A live session by id, with its user id. */
   findLiveSession(sessionId: string, now: Date) {
     return this.prisma.session.findFirst({
-      where: { id: sessionId, revokedAt: null, expiresAt: { gt: now } },
+      where: { id: sessionId, ...liveSession(now) },
+      select: { id: true, userId: true },
     });
   }
 }

@@ -1,41 +1,34 @@
 import { Injectable } from '@nestjs/common';
-import { PrismaClient, type Prisma } from '../generated/prisma/client.js';
+import type { Db } from '../database/db.js';
+import { PrismaClient } from '../generated/prisma/client.js';
 import type { Role } from '../generated/prisma/enums.js';
+import type { PublicUserRow } from './user.model.js';
+
+/** A user with what a login checks (the hash and the version of the credentials). */
+export interface UserCredentialsRow extends PublicUserRow {
+  passwordHash: string;
+  credentialsVersion: number;
+}
 
 /** All persistence of users goes through here. */
 @Injectable()
 export class UsersRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
-  /**
-   * Registration: the user, its first session and that session's refresh
-   * token in one atomic nested write (no user without a session, or the reverse).
-   * A taken email fails with Prisma's P2002 from the unique index.
-   */
-  createWithSession(
+  /** A new user (in the caller's transaction); a taken email fails with Prisma's P2002. */
+  create(
+    db: Db,
     user: { email: string; name: string | null; passwordHash: string; role: Role },
-    session: { userAgent: string | null; ip: string | null; tokenHash: string; expiresAt: Date },
-  ) {
-    return this.prisma.user.create({
-      data: {
-        ...user,
-        sessions: {
-          create: {
-            userAgent: session.userAgent,
-            ip: session.ip,
-            expiresAt: session.expiresAt,
-            refreshTokens: {
-              create: { tokenHash: session.tokenHash, expiresAt: session.expiresAt },
-            },
-          },
-        },
-      },
-      include: { sessions: true },
-    });
+  ): Promise<UserCredentialsRow> {
+    return db.user.create({ data: user });
   }
 
-  findByEmail(email: string) {
+  findByEmail(email: string): Promise<UserCredentialsRow | null> {
     return this.prisma.user.findUnique({ where: { email } });
+  }
+
+  findById(id: string, db: Db = this.prisma): Promise<UserCredentialsRow | null> {
+    return db.user.findUnique({ where: { id } });
   }
 
   /** A page of users in id order (ids are UUIDv7, so roughly creation order). */
@@ -47,24 +40,42 @@ export class UsersRepository {
     });
   }
 
-  /** Changes the hash only if it is still the one that was checked (compare-and-swap). */
-  async updatePasswordHash(id: string, expectedHash: string, newHash: string): Promise<boolean> {
-    const r = await this.prisma.user.updateMany({
-      where: { id, passwordHash: expectedHash },
-      data: { passwordHash: newHash },
+  /**
+   * Marks a change of what a login proves (password, disabled, second factor):
+   * sessions checked against the old version are no longer opened
+   * (SessionsRepository.open), and one-time tokens issued for it die.
+   * Call it in the transaction of the change.
+   */
+  async bumpCredentials(db: Db, id: string): Promise<void> {
+    await db.user.update({
+      where: { id },
+      data: { credentialsVersion: { increment: 1 } },
+    });
+  }
+
+  /**
+   * Sets a new password hash if the credentials are still the version that was
+   * checked (compare-and-swap), and bumps the version. False when a concurrent
+   * change won.
+   */
+  async replacePassword(
+    db: Db,
+    id: string,
+    checkedVersion: number,
+    passwordHash: string,
+  ): Promise<boolean> {
+    const r = await db.user.updateMany({
+      where: { id, credentialsVersion: checkedVersion },
+      data: { passwordHash, credentialsVersion: { increment: 1 } },
     });
     return r.count === 1;
   }
 
-  /**
-   * Increments users.credentials_version: call it in the same transaction as
-   * any change of what a login proves (password, disabled, second factor), so
-   * that a login that checked the old credentials cannot open a session.
-   */
-  async bumpCredentials(tx: Prisma.TransactionClient, userId: string): Promise<void> {
-    await tx.user.update({
-      where: { id: userId },
-      data: { credentialsVersion: { increment: 1 } },
+  /** A new hash of the same password (a changed BCRYPT_ROUNDS), if it is still the one checked. */
+  async rehash(id: string, oldHash: string, newHash: string): Promise<void> {
+    await this.prisma.user.updateMany({
+      where: { id, passwordHash: oldHash },
+      data: { passwordHash: newHash },
     });
   }
 }

@@ -16,10 +16,11 @@ describe('TokenService access tokens', () => {
   const tokens = make();
   const uid = '0190a0a0-0000-7000-8000-000000000001';
   const sid = '0190a0a0-0000-7000-8000-000000000002';
+  const subject = { userId: uid, sessionId: sid, amr: ['pwd'], emailVerified: false };
 
   it('signs HS256 with sub, sid, typ, iss, aud, exp = now + ACCESS_TOKEN_TTL', () => {
     const before = Date.now();
-    const { token, expiresAt } = tokens.signAccessToken(uid, sid);
+    const { token, expiresAt } = tokens.signAccessToken(subject);
     const decoded = jwt.decode(token, { complete: true })!;
     expect(decoded.header.alg).toBe('HS256');
     expect(decoded.payload).toMatchObject({
@@ -36,10 +37,10 @@ describe('TokenService access tokens', () => {
   });
 
   it('verify returns null for a foreign key, expiry, another typ/iss/aud, alg none, garbage', () => {
-    const good = jwt.decode(tokens.signAccessToken(uid, sid).token) as Record<string, unknown>;
+    const good = jwt.decode(tokens.signAccessToken(subject).token) as Record<string, unknown>;
     const past = Math.floor(Date.now() / 1000) - 10;
     const bad = [
-      make('another-secret-0123456789abcdefghijklmnop').signAccessToken(uid, sid).token,
+      make('another-secret-0123456789abcdefghijklmnop').signAccessToken(subject).token,
       jwt.sign({ ...good, exp: past }, SECRET),
       jwt.sign({ ...good, typ: 'refresh' }, SECRET),
       jwt.sign({ ...good, iss: 'other' }, SECRET),
@@ -54,7 +55,7 @@ describe('TokenService access tokens', () => {
 
   it('honours JWT_ISSUER / JWT_AUDIENCE', () => {
     const other = make(SECRET, { JWT_ISSUER: 'iss-2', JWT_AUDIENCE: 'aud-2' });
-    const t = other.signAccessToken(uid, sid).token;
+    const t = other.signAccessToken(subject).token;
     expect(other.verifyAccessToken(t)).not.toBeNull();
     expect(tokens.verifyAccessToken(t)).toBeNull();
   });

@@ -1,0 +1,30 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { ClientInfo } from '../graphql/client-info.decorator.js';
+import { logAuthEvent } from './auth-log.js';
+import { CredentialsService } from './credentials.service.js';
+import { AMR_PASSWORD, SessionIssuer, type IssuedTokens } from './session-issuer.service.js';
+
+/** login: the password check, then a session at the version of the credentials checked. */
+@Injectable()
+export class LoginService {
+  private readonly logger = new Logger('Auth');
+
+  constructor(
+    private readonly credentials: CredentialsService,
+    private readonly issuer: SessionIssuer,
+  ) {}
+
+  async login(
+    input: { email: string; password: string },
+    client: ClientInfo,
+  ): Promise<IssuedTokens> {
+    const user = await this.credentials.verify(input.email, input.password, client);
+    const issued = await this.issuer.open(
+      user,
+      { amr: AMR_PASSWORD, credentialsVersion: user.credentialsVersion },
+      client,
+    );
+    logAuthEvent(this.logger, 'log', client, { event: 'login', userId: user.id });
+    return issued;
+  }
+}
