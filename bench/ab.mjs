@@ -30,6 +30,7 @@ import {
   REFRESH_QUERY,
   registerBenchUser,
   seedRefreshChains,
+  startMailSink,
   startNode,
   stopChild,
   waitHealthy,
@@ -37,6 +38,7 @@ import {
 import { runGraphql, runRefreshChains } from './lib/load.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+await startMailSink();
 const [cmd, ...args] = process.argv.slice(2);
 if (cmd === 'snap') {
   rmSync(join(ROOT, '.ab', args[0]), { recursive: true, force: true });

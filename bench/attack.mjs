@@ -44,7 +44,9 @@ import {
   freePort,
   LOGIN_QUERY,
   ME_QUERY,
+  productionSecrets,
   round,
+  startMailSink,
   startNode,
   stopChild,
   waitHealthy,
@@ -76,6 +78,7 @@ const EXTRA_ENV = Object.fromEntries(
 const PG_ADMIN = env.BENCH_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const NORMAL_OK_MS = 2000;
 const log = (...a) => console.error('[attack]', ...a);
+let mailUrl;
 
 const CHANGE_PASSWORD_ALIASES = 30;
 const changePasswordDocument = () =>
@@ -185,6 +188,8 @@ async function runOnce(label, serverEnv, floodRate) {
       BCRYPT_ROUNDS: String(BCRYPT),
       // The socket's address is the client (no proxy in front).
       TRUST_PROXY: 'false',
+      ...productionSecrets(),
+      SMTP_URL: mailUrl,
       ...serverEnv,
     },
   });
@@ -367,6 +372,8 @@ async function runOnce(label, serverEnv, floodRate) {
 
 async function main() {
   const started = Date.now();
+  const sink = await startMailSink();
+  mailUrl = sink.url;
   if (env.BENCH_SKIP_BUILD !== '1') {
     log('npm run build');
     const b = spawnSync('npm', ['run', 'build'], {

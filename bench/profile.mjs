@@ -22,6 +22,7 @@ import {
   REFRESH_QUERY,
   registerBenchUser,
   seedRefreshChains,
+  startMailSink,
   startNode,
   stopChild,
   waitHealthy,
@@ -34,6 +35,7 @@ const target = process.argv[3] === 'baseline' ? 'baseline' : 'api';
 const seconds = Number(process.env.BENCH_PROFILE_S ?? 15);
 const PG_ADMIN = process.env.BENCH_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const log = (...a) => console.error('[profile]', ...a);
+await startMailSink();
 
 if (process.env.BENCH_SKIP_BUILD !== '1') {
   const b = spawnSync('npm', ['run', 'build'], {

@@ -46,8 +46,10 @@ import {
   round,
   rssMiB,
   seedRefreshChains,
+  productionSecrets,
   serverHashConcurrency,
   sleep,
+  startMailSink,
   startNode,
   stopChild,
   waitHealthy,
@@ -95,6 +97,12 @@ const ROUNDS_N = Number(env.BENCH_ROUNDS ?? 10);
 // 15-40 % below the later ones on both sides, i.e. the ratio then measured
 // partly how fast each warms up (JIT tiering, young-generation sizing).
 const WARMUP_S = Number(env.BENCH_WARMUP_S ?? (QUICK ? 3 : 10));
+
+/**
+ * A login or register side counts what succeeded: a refusal (TOO_MANY_REQUESTS
+ * from the hash queue) is a fast answer that would otherwise count as a login.
+ */
+const succeeded = (r) => ({ ...r, reqPerSec: r.okPerSec, answeredPerSec: r.reqPerSec });
 
 /** Median of the per-round ratios of two sides' req/s (see medianOfRatios). */
 function pairedRatio(a, b) {
@@ -226,6 +234,7 @@ async function pgliteOpenMs(dir) {
 
 async function main() {
   const started = Date.now();
+  await startMailSink();
   const results = {
     date: new Date().toISOString(),
     git: { sha: gitSha(), srcDirty: gitDirty() },
@@ -382,6 +391,8 @@ async function main() {
               PORT: String(baselinePort),
               DATABASE_URL: dbUrl,
               JWT_ACCESS_SECRET: secret,
+              // The API's signing key: the baseline verifies the same tokens.
+              JWT_PRIVATE_KEY: productionSecrets().JWT_PRIVATE_KEY,
               NODE_ENV: 'production',
             },
             name: 'apollo-pg baseline',
@@ -554,7 +565,7 @@ async function main() {
                 variables: loginBody,
                 connections: CONN_LOGIN,
                 duration,
-              }),
+              }).then(succeeded),
             raw: (duration) => rawBcrypt('compare', duration),
             ...(peer
               ? {
@@ -568,7 +579,7 @@ async function main() {
                       verifyBody: (b) => typeof b === 'string' && b.includes('"token"'),
                       connections: CONN_LOGIN,
                       duration,
-                    }),
+                    }).then(succeeded),
                   peerRaw: (duration) => rawScrypt('verify', duration),
                 }
               : {}),
@@ -621,7 +632,7 @@ async function main() {
                 ok: (b) => !b.includes('"errors"') && b.includes('"accessToken"'),
                 connections: CONN_LOGIN,
                 duration,
-              }),
+              }).then(succeeded),
             raw: (duration) => rawBcrypt('hash', duration),
             ...(peer
               ? {
@@ -638,7 +649,7 @@ async function main() {
                       ok: (b) => b.includes('"token"'),
                       connections: CONN_LOGIN,
                       duration,
-                    }),
+                    }).then(succeeded),
                   peerRaw: (duration) => rawScrypt('hash', duration),
                 }
               : {}),

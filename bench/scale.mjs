@@ -57,6 +57,7 @@ import {
   round,
   seedRefreshChains,
   sleep,
+  startMailSink,
   startNode,
   stopChild,
   waitHealthy,
@@ -344,6 +345,7 @@ function bigScans(plan, sizes) {
 
 async function main() {
   const started = Date.now();
+  await startMailSink();
   const sha =
     spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).stdout?.toString().trim() ||
     'nogit';

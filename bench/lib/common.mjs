@@ -1,6 +1,6 @@
 // Helpers shared by the benchmark scripts: processes, ports, HTTP, GraphQL, RSS.
 import { spawn } from 'node:child_process';
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -254,6 +254,49 @@ export const REFRESH_QUERY =
   'mutation Refresh($input: RefreshTokenInput) { refreshToken(input: $input) { accessToken refreshToken user { id } } }';
 export const BENCH_PASSWORD = 'correct horse battery staple';
 
+let secrets;
+/**
+ * What a production start requires besides the database and
+ * JWT_ACCESS_SECRET, made once per bench process: an ES256 signing key
+ * (PKCS#8 PEM; the framework-free baseline is given the same one) and the
+ * key that encrypts TOTP secrets.
+ */
+export function productionSecrets() {
+  secrets ??= {
+    JWT_PRIVATE_KEY: generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString(),
+    MFA_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+  };
+  return secrets;
+}
+
+let mailSink;
+/**
+ * A local SMTP server that accepts every mail and drops it: production
+ * needs SMTP_URL, and registrations and reset requests send mail. Started
+ * once per bench process (in it: mails are few); benchServerEnv points
+ * SMTP_URL at it once it runs.
+ */
+export async function startMailSink() {
+  if (mailSink) return mailSink;
+  const { SMTPServer } = await import('smtp-server');
+  const server = new SMTPServer({
+    disabledCommands: ['STARTTLS'],
+    authOptional: true,
+    logger: false,
+    onData(stream, _session, callback) {
+      stream.on('end', () => callback());
+      stream.resume();
+    },
+  });
+  const port = await freePort();
+  await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
+  server.server.unref();
+  mailSink = { url: `smtp://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(r)) };
+  return mailSink;
+}
+
 /**
  * The environment of a bench server (the API or a baseline): production
  * mode on loopback, rate limits out of the way. `extra` adds the database,
@@ -262,6 +305,8 @@ export const BENCH_PASSWORD = 'correct horse battery staple';
 export function benchServerEnv(port, extra = {}) {
   return {
     NODE_ENV: 'production',
+    ...productionSecrets(),
+    ...(mailSink ? { SMTP_URL: mailSink.url } : {}),
     PORT: String(port),
     HOST: '127.0.0.1',
     AUTH_RATE_LIMIT: '1000000',

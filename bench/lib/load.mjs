@@ -13,6 +13,8 @@ function summarise(name, r, extraErrors = 0) {
     durationS: r.duration,
     requests: r.requests.total,
     reqPerSec: Number((r.requests.total / r.duration).toFixed(1)),
+    // Answers without an error, per second (logins refused by the hash queue are fast errors).
+    okPerSec: Number((Math.max(0, r.requests.total - errors) / r.duration).toFixed(1)),
     latencyMs: {
       p50: r.latency.p50,
       p90: r.latency.p90,
