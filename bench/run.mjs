@@ -309,6 +309,15 @@ async function main() {
       });
       const meBody = await meRes.text();
       if (!meBody.includes(userId)) throw new Error(`me did not answer: ${meBody}`);
+      // Logins and refresh chains belong to users of their own: a login past
+      // AUTH_MAX_SESSIONS live sessions revokes the least recently used ones,
+      // which would end `me`'s session (never refreshed) and seeded chains.
+      const loginEmail = `bench-login-${randomBytes(4).toString('hex')}@example.com`;
+      await gql(url, REGISTER_QUERY, { input: { email: loginEmail, password } });
+      const chains = await gql(url, REGISTER_QUERY, {
+        input: { email: `bench-chains-${randomBytes(4).toString('hex')}@example.com`, password },
+      });
+      const chainUserId = chains.body.data.register.user.id;
 
       db = new pg.Client({ connectionString: dbUrl });
       await db.connect();
@@ -508,8 +517,8 @@ async function main() {
       if (want('refresh')) {
         const seeds = Math.max(2000, CONN_REFRESH * 50);
         log('refresh: framework-free rotation and API, alternating');
-        const freeSeed = await seedRefreshChains(db, userId, seeds);
-        const apiSeed = await seedRefreshChains(db, userId, seeds);
+        const freeSeed = await seedRefreshChains(db, chainUserId, seeds);
+        const apiSeed = await seedRefreshChains(db, chainUserId, seeds);
         const { free: freeR, api: apiR } = await alternate({
           free: (duration) =>
             runRefreshChains({
@@ -544,7 +553,7 @@ async function main() {
       if (baseline) await stopChild(baseline);
 
       // --- 2. login vs raw bcrypt ---------------------------------------
-      const loginBody = { input: { email, password } };
+      const loginBody = { input: { email: loginEmail, password } };
       if (want('login')) {
         log(
           `login: API (${CONN_LOGIN} connections) and raw bcrypt.compare (${HASH_SLOTS} in flight, cost ${ROUNDS})${peer ? `, better-auth sign-in and its raw scrypt (${CONN_LOGIN} each)` : ''}, alternating`,
@@ -722,7 +731,7 @@ async function main() {
           () => samples.push({ t: (Date.now() - t0) / 1000, rss: round(rssMiB(api.pid)) }),
           1000,
         );
-        const seed = await seedRefreshChains(db, userId, 20_000);
+        const seed = await seedRefreshChains(db, chainUserId, 20_000);
         const [meMix, refreshMix, loginMix] = await Promise.all([
           runGraphql({
             name: 'mixed me',

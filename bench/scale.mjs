@@ -104,7 +104,7 @@ const OPERATIONS = [
     long: true,
     make: (s, i) => ({
       query: LOGIN_QUERY,
-      variables: { input: { email: s.user(i).email, password: s.password } },
+      variables: { input: { email: s.loginEmail(i), password: s.password } },
     }),
   },
   {
@@ -265,6 +265,22 @@ async function prepareSide(side, { seeded }) {
     }
     await side.db.query(`UPDATE users SET role = 'ADMIN' WHERE id = $1`, [side.users[0].userId]);
   }
+  // Logins go to users of their own: past AUTH_MAX_SESSIONS live sessions a
+  // login revokes the least recently used, which could end a measured token.
+  if (seeded) {
+    const U = scaleSizes(FACTOR).users;
+    side.loginEmails = Array.from({ length: USERS_PER_SIDE }, (_, j) =>
+      scaleEmail(Math.max(2, Math.round(((j + 0.5) * U) / USERS_PER_SIDE))),
+    );
+  } else {
+    side.loginEmails = [];
+    for (let j = 0; j < USERS_PER_SIDE; j++) {
+      const email = `scale-login-${randomBytes(4).toString('hex')}@example.com`;
+      await gql(side.url, REGISTER_QUERY, { input: { email, password: BENCH_PASSWORD } });
+      side.loginEmails.push(email);
+    }
+  }
+  side.loginEmail = (i) => side.loginEmails[i % side.loginEmails.length];
   side.admin = side.users[0];
   side.user = (i) => side.users[i % side.users.length];
   // A deep page: after the event half-way down the log, newest first.
