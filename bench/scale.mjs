@@ -293,8 +293,9 @@ async function prepareSide(side, { seeded }) {
   // measured user they would make its `sessions` list 20,000 long.
   const chainUser = (
     await side.db.query(
-      `SELECT id FROM users WHERE id <> ALL($1::uuid[]) ORDER BY created_at DESC LIMIT 1`,
-      [side.users.map((u) => u.userId)],
+      `SELECT id FROM users WHERE id <> ALL($1::uuid[]) AND email <> ALL($2::text[])
+        ORDER BY created_at DESC LIMIT 1`,
+      [side.users.map((u) => u.userId), side.loginEmails],
     )
   ).rows[0];
   let chainUserId = chainUser?.id;
