@@ -4,8 +4,9 @@
 //
 // The attack, for BENCH_ATTACK_S seconds:
 // - a flood of wrong-password logins at BENCH_FLOOD_X times the raw bcrypt
-//   rate of this machine (measured first), spread over every account (the
-//   normal users' too) and sent from 200 loopback source addresses
+//   rate of this machine (measured first), over 1,000 accounts and (a share
+//   of BENCH_FLOOD_NORMAL_SHARE, 0.3) the normal users' own, enough to lock
+//   them during the attack, sent from 200 loopback source addresses
 //   (127.0.0.10-209: the server, TRUST_PROXY=false, sees 200 clients);
 // - logged-in attackers sending documents of 30 aliased
 //   `changePassword(currentPassword = newPassword)` calls, back to back;
@@ -56,10 +57,14 @@ import { httpClient, latencySummary, openLoop } from './lib/openloop.mjs';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const env = process.env;
 const num = (k, d) => Number(env[k] ?? d);
-const ATTACK_S = num('BENCH_ATTACK_S', 30);
+const ATTACK_S = num('BENCH_ATTACK_S', 40);
 const REST_S = num('BENCH_REST_S', 15);
 const FLOOD_X = num('BENCH_FLOOD_X', 5);
 const ACCOUNTS = num('BENCH_ACCOUNTS', 1000);
+// The share of the flood aimed at the normal users' own accounts: enough to
+// lock them (AUTH_LOGIN_MAX_FAILURES) during the attack, which is what a
+// device cookie lets a returning device get past.
+const NORMAL_SHARE = num('BENCH_FLOOD_NORMAL_SHARE', 0.3);
 const NORMAL_USERS = num('BENCH_NORMAL_USERS', 20);
 const NORMAL_RATE = num('BENCH_NORMAL_RATE', 2);
 const ME_RATE = num('BENCH_ME_RATE', 50);
@@ -280,9 +285,12 @@ async function runOnce(label, serverEnv, floodRate) {
     const [meRest, normalRest] = await Promise.all([meLoad(REST_S), normalLoad(REST_S)]);
 
     log(
-      `${label}: attack, ${ATTACK_S} s: flood ${round(floodRate, 1)} wrong logins/s over ${ACCOUNTS + NORMAL_USERS} accounts from ${SOURCES} addresses, ${ATTACKERS} changePassword attackers`,
+      `${label}: attack, ${ATTACK_S} s: flood ${round(floodRate, 1)} wrong logins/s over ${ACCOUNTS + NORMAL_USERS} accounts (${NORMAL_SHARE} of it on the normal users') from ${SOURCES} addresses, ${ATTACKERS} changePassword attackers`,
     );
-    const targets = [...victimEmails, ...normalEmails];
+    const target = (i) =>
+      (i * 7919) % 1000 < NORMAL_SHARE * 1000
+        ? normalEmails[i % normalEmails.length]
+        : victimEmails[(i * 7919) % victimEmails.length];
     let stop = false;
     const storm = [];
     const stormLoop = async (a) => {
@@ -301,7 +309,7 @@ async function runOnce(label, serverEnv, floodRate) {
         maxInFlight: 5000,
         fire: (i) =>
           flood[i % SOURCES].gql(LOGIN_QUERY, {
-            input: { email: targets[(i * 7919) % targets.length], password: `wrong-${i}` },
+            input: { email: target(i), password: `wrong-${i}` },
           }),
       }),
     ]);
@@ -399,6 +407,7 @@ async function main() {
       restS: REST_S,
       floodX: FLOOD_X,
       accounts: ACCOUNTS,
+      floodNormalShare: NORMAL_SHARE,
       normalUsers: NORMAL_USERS,
       normalRate: NORMAL_RATE,
       meRate: ME_RATE,
