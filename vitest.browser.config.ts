@@ -6,6 +6,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/browser/**/*.test.ts'],
+    // The server and the example are built once for all files (test/browser/support.ts).
+    globalSetup: ['test/browser/global-setup.ts'],
     environment: 'node',
     // The browser test fails (instead of skipping) when Chromium is missing.
     env: { BROWSER_TEST: '1' },

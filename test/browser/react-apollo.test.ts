@@ -10,154 +10,32 @@
  * Runs with `npm run test:browser` (vitest.browser.config.ts). In the default
  * `npx vitest run` it is skipped unless /usr/bin/chromium exists.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { chromium, type BrowserContext, type Page, type Request } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  codeOf as code,
+  haveChromium,
+  isOk as ok,
+  OUT,
+  since as sinceIn,
+  startStack,
+  type GqlCall,
+  type Stack,
+} from './support.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const EXAMPLE = join(ROOT, 'examples/react-apollo');
-const OUT = join(ROOT, 'test-results');
 const SCREENSHOT = join(OUT, 'react-logged-in.png');
 const ACCESS_TTL_S = 3;
 /** Long enough for any access token issued before it to have expired (TTL + a second of exp rounding). */
 const PAST_ACCESS_TTL_MS = (ACCESS_TTL_S + 1.5) * 1000;
 
-// ---- processes ----------------------------------------------------------------
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.unref();
-    s.on('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => res(port));
-    });
-  });
-}
-
-function run(
-  cmd: string,
-  args: string[],
-  cwd: string,
-  env: NodeJS.ProcessEnv = {},
-  /** Accept a failed exit when this file was produced anyway (tsc emits despite type errors). */
-  producedAnyway?: string,
-): void {
-  const r = spawnSync(cmd, args, {
-    cwd,
-    env: { ...process.env, ...env },
-    encoding: 'utf8',
-    stdio: 'pipe',
-  });
-  if (r.status !== 0 && producedAnyway && existsSync(producedAnyway)) {
-    // Type errors are `npm run typecheck`'s business; this test needs the emitted JS.
-    console.warn(`${cmd} ${args.join(' ')} reported errors (output emitted anyway):\n${r.stdout}`);
-    return;
-  }
-  if (r.status !== 0) {
-    throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
-  }
-}
-
-interface Proc {
-  child: ChildProcess;
-  output: () => string;
-}
-
-function start(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Proc {
-  const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: 'pipe' });
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  return { child, output: () => out };
-}
-
-async function waitForHttp(url: string, proc: Proc, what: string): Promise<void> {
-  const deadline = Date.now() + 90_000;
-  while (Date.now() < deadline) {
-    if (proc.child.exitCode !== null) {
-      throw new Error(`${what} exited (${proc.child.exitCode}):\n${proc.output()}`);
-    }
-    try {
-      const r = await fetch(url);
-      if (r.ok) return;
-    } catch {
-      /* not listening yet */
-    }
-    await sleep(150);
-  }
-  throw new Error(`${what} did not answer at ${url}:\n${proc.output()}`);
-}
-
-function stop(p: Proc | undefined): Promise<void> {
-  if (!p || p.child.exitCode !== null || p.child.signalCode !== null) return Promise.resolve();
-  return new Promise((res) => {
-    const t = setTimeout(() => p.child.kill('SIGKILL'), 5000);
-    p.child.once('exit', () => {
-      clearTimeout(t);
-      res();
-    });
-    p.child.kill('SIGTERM');
-  });
-}
-
-// ---- GraphQL traffic as the browser sends it ------------------------------------
-
-interface GqlCall {
-  page: Page | null;
-  op: string;
-  bearer: boolean;
-  /** The parsed JSON answer, once it has arrived. */
-  body?: { data?: Record<string, unknown> | null; errors?: { extensions?: { code?: string } }[] };
-}
-
-const calls: GqlCall[] = [];
-
-function recordGraphql(req: Request): void {
-  if (req.method() !== 'POST' || !new URL(req.url()).pathname.startsWith('/graphql')) return;
-  let op = '?';
-  try {
-    op = (JSON.parse(req.postData() ?? '{}') as { operationName?: string }).operationName ?? '?';
-  } catch {
-    /* not JSON */
-  }
-  const call: GqlCall = { page: req.frame().page(), op, bearer: !!req.headers()['authorization'] };
-  calls.push(call);
-  void req
-    .response()
-    .then((r) => r?.json())
-    .then((b) => (call.body = b as GqlCall['body']))
-    .catch(() => undefined);
-}
-
-const since = (mark: number, op?: string, page?: Page) =>
-  calls.slice(mark).filter((c) => (!op || c.op === op) && (!page || c.page === page));
-const code = (c: GqlCall) => c.body?.errors?.[0]?.extensions?.code;
-const ok = (c: GqlCall) => !!c.body?.data && !c.body.errors?.length;
-
-// ---- the run --------------------------------------------------------------------
-
-// `npm run test:browser` (vitest.browser.config.ts sets BROWSER_TEST=1) must run
-// it: a missing browser is then a failure, not a skip.
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium && process.env.BROWSER_TEST === '1') {
-  throw new Error(
-    `${CHROMIUM} is missing: run scripts/install-chromium.sh (npm run test:browser does)`,
-  );
-}
+let calls: GqlCall[] = [];
+const since = (mark: number, op?: string, page?: Page) => sinceIn(calls, mark, op, page);
 
 describe.skipIf(!haveChromium)('React Apollo example in Chromium (cookie mode)', () => {
-  let work: string;
-  let api: Proc | undefined;
-  let web: Proc | undefined;
+  let stack: Stack;
   let context: BrowserContext;
   let page: Page;
   let tab2: Page;
@@ -181,103 +59,12 @@ describe.skipIf(!haveChromium)('React Apollo example in Chromium (cookie mode)',
       .toBeGreaterThanOrEqual(n);
 
   beforeAll(async () => {
-    work = mkdtempSync(join(tmpdir(), 'auth-browser-'));
     mkdirSync(OUT, { recursive: true });
-
-    // The server, built fresh from src into a folder of its own (dist/ is left alone).
-    const serverOut = join(OUT, '.browser-build', 'server');
-    rmSync(serverOut, { recursive: true, force: true });
-    run(
-      process.execPath,
-      [
-        join(ROOT, 'node_modules/typescript/bin/tsc'),
-        '-p',
-        'tsconfig.build.json',
-        '--outDir',
-        serverOut,
-      ],
-      ROOT,
-      {},
-      join(serverOut, 'src/main.js'),
-    );
-
-    // The example: its own dependencies (npm ci if missing), then a production build.
-    if (!existsSync(join(EXAMPLE, 'node_modules/vite'))) {
-      run('npm', ['ci', '--no-audit', '--no-fund'], EXAMPLE);
-    }
-    const webOut = join(work, 'web');
-    const vite = join(EXAMPLE, 'node_modules/vite/bin/vite.js');
-    run(
-      process.execPath,
-      [vite, 'build', '--outDir', webOut, '--emptyOutDir', '--logLevel', 'warn'],
-      EXAMPLE,
-      {
-        VITE_EXPOSE_CLIENT: 'true',
-      },
-    );
-
-    const apiPort = await freePort();
-    api = start(process.execPath, [join(serverOut, 'src/main.js')], ROOT, {
-      NODE_ENV: 'development',
-      HOST: '127.0.0.1',
-      PORT: String(apiPort),
-      DATA_DIR: join(work, 'data'),
-      DATABASE_URL: '',
-      REDIS_URL: '',
-      AUTH_REFRESH_COOKIE: 'true',
-      AUTH_COOKIE_SAMESITE: 'strict',
-      ACCESS_TOKEN_TTL: `${ACCESS_TTL_S}s`,
-      BCRYPT_ROUNDS: '4',
-      // The test makes a dozen refreshes from one IP; the limit is not what it tests.
-      AUTH_RATE_LIMIT: '1000',
-      LOG_LEVEL: 'warn',
-    });
-    await waitForHttp(`http://127.0.0.1:${apiPort}/health`, api, 'the API');
-
-    const webPort = await freePort();
-    web = start(
-      process.execPath,
-      [
-        vite,
-        'preview',
-        '--outDir',
-        webOut,
-        '--host',
-        '127.0.0.1',
-        '--port',
-        String(webPort),
-        '--strictPort',
-      ],
-      EXAMPLE,
-      { API_URL: `http://127.0.0.1:${apiPort}` },
-    );
-    base = `http://127.0.0.1:${webPort}`;
-    await waitForHttp(base + '/', web, 'vite preview');
-
-    context = await chromium.launchPersistentContext(join(work, 'chromium-profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-      ],
-      viewport: { width: 1100, height: 900 },
-    });
-    context.on('request', recordGraphql);
-    page = context.pages()[0] ?? (await context.newPage());
+    stack = await startStack({ ACCESS_TOKEN_TTL: `${ACCESS_TTL_S}s` });
+    ({ base, context, page, calls } = stack);
   }, 240_000);
 
-  afterAll(async () => {
-    await context?.close().catch(() => undefined);
-    await Promise.all([stop(web), stop(api)]);
-    if (work) rmSync(work, { recursive: true, force: true });
-  }, 30_000);
+  afterAll(() => stack?.close(), 30_000);
 
   it('starts signed out (no cookie yet), registers, and shows `me`', async () => {
     await page.goto(base + '/');
