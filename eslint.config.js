@@ -13,6 +13,7 @@ export default tseslint.config(
       'examples/**/dist/',
       'examples/**/src/generated/',
       'bench/results/',
+      'test-results/',
       'bench/platforms/node_modules/',
       'bench/platforms/out/',
       'coverage/',
