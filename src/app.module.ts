@@ -20,6 +20,7 @@ import { InputPipe } from './graphql/input.pipe.js';
 import { HealthModule } from './health/health.module.js';
 import { MailModule } from './mail/mail.module.js';
 import { REDIS, RedisModule } from './redis/redis.module.js';
+import { RetentionModule } from './retention/retention.module.js';
 import { SessionsModule } from './sessions/sessions.module.js';
 import { UsersModule } from './users/users.module.js';
 
@@ -62,6 +63,7 @@ export class AppModule {
         AuthModule,
         AdminModule,
         MailModule,
+        RetentionModule,
         HealthModule,
       ],
       providers: [

@@ -200,6 +200,16 @@ export const envSchema = z
     GRAPHQL_MAX_COST: int(10, 1_000_000).default(5000),
     GRAPHQL_MAX_DIRECTIVES: int(1, 1000).default(10),
     BODY_LIMIT: int(1024, 50_000_000).default(100_000),
+    /** Security events are deleted this long after they happened. */
+    AUDIT_RETENTION: duration('AUDIT_RETENTION', 1000, 3650 * 86_400_000).default(90 * 86_400_000),
+    /** An ended session (revoked or expired) is deleted this long after its expiry. */
+    SESSION_RETENTION: duration('SESSION_RETENTION', 0, 3650 * 86_400_000).default(86_400_000),
+    /** A mail that was sent or given up is deleted this long after it was queued. */
+    MAIL_RETENTION: duration('MAIL_RETENTION', 0, 3650 * 86_400_000).default(7 * 86_400_000),
+    /** How often the retention cleanup runs; 0: never (run `npm run cleanup` yourself). */
+    RETENTION_INTERVAL: duration('RETENTION_INTERVAL', 0, 86_400_000).default(15 * 60_000),
+    /** Rows per delete statement of the cleanup. */
+    RETENTION_BATCH_SIZE: int(1, 10_000).default(500),
     /** On SIGTERM/SIGINT, how long in-flight requests may take before the process exits anyway. */
     SHUTDOWN_TIMEOUT: duration('SHUTDOWN_TIMEOUT', 0, 600_000).default(10_000),
   })
