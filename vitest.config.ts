@@ -9,6 +9,8 @@ export default defineConfig({
     // The browser test runs on its own: npm run test:browser (vitest.browser.config.ts).
     exclude: ['**/node_modules/**', 'examples/**', 'test/browser/**'],
     environment: 'node',
+    // No server log lines in the test output unless TEST_LOGS=1.
+    setupFiles: ['test/support/quiet-logs.ts'],
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 120_000,

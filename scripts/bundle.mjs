@@ -114,7 +114,12 @@ writeFileSync(outFile, code);
 
 // What went into the bundle, by file and size (e.g. for esbuild's analyzer).
 writeFileSync(join(root, 'dist/main.meta.json'), JSON.stringify(result.metafile));
-const inputs = Object.keys(result.metafile.inputs).length;
-console.log(
-  `dist/main.mjs: ${inputs} modules in one file; not installed, left out: ${[...unresolved].sort().join(', ')}`,
-);
+// Quiet by default: the optional packages left out are expected (this app
+// does not use them), and a list of "not installed" names on every start read
+// like a missing dependency. `node scripts/bundle.mjs --verbose` shows them.
+if (process.argv.includes('--verbose')) {
+  const inputs = Object.keys(result.metafile.inputs).length;
+  console.log(
+    `dist/main.mjs: ${inputs} modules in one file; optional packages this app does not install, left out: ${[...unresolved].sort().join(', ')}`,
+  );
+}

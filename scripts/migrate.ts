@@ -1,13 +1,13 @@
 /**
  * `npm run migrate`: apply pending migrations (offline `prisma migrate deploy`)
  * to DATABASE_URL, or when it is unset to the embedded PGlite in
- * `${DATA_DIR:-.data}/pgdata` (not while the app has it open: PGlite is
- * single-process).
+ * `${DATA_DIR:-.data}/pgdata`, under the DATA_DIR lock: while a server has
+ * that directory open, this refuses and says which process holds it.
  */
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
+import { lockDataDir } from '../src/database/data-dir-lock.js';
 import { applyMigrations, pgliteSqlClient, pgSqlClient } from '../src/database/migrator.js';
 
 const log = (msg: string) => console.log(msg);
@@ -23,12 +23,16 @@ try {
     }
   } else {
     const dataDir = process.env.DATA_DIR || '.data';
-    await mkdir(dataDir, { recursive: true });
-    const db = await PGlite.create(join(dataDir, 'pgdata'));
+    const lock = lockDataDir(dataDir);
     try {
-      await applyMigrations(pgliteSqlClient(db), { log });
+      const db = await PGlite.create(join(dataDir, 'pgdata'));
+      try {
+        await applyMigrations(pgliteSqlClient(db), { log });
+      } finally {
+        await db.close();
+      }
     } finally {
-      await db.close();
+      lock.release();
     }
   }
 } catch (e) {

@@ -15,6 +15,7 @@ import {
 import { GRAPHQL_PATH } from './graphql/context.js';
 import type { Logger as PinoLogger } from 'pino';
 import { registerGraphqlHttpErrors } from './graphql/http-errors.js';
+import { registerExplorer } from './explorer/explorer.js';
 
 export interface CreateAppOptions {
   /** An already opened (and migrated) database; by default one is opened from the config. */
@@ -88,7 +89,11 @@ export async function createApp(
   app.useLogger(nestLogger(rootLogger));
   app.flushLogs();
   registerRequestLogging(app.getHttpAdapter().getInstance(), rootLogger);
-  registerGraphqlHttpErrors(app.getHttpAdapter().getInstance());
+  registerGraphqlHttpErrors(app.getHttpAdapter().getInstance(), {
+    landingPage: !config.isProduction,
+  });
+  // The offline explorer (GraphiQL from node_modules), never in production.
+  if (!config.isProduction) registerExplorer(app.getHttpAdapter().getInstance());
   // Cookies are read and written only in cookie mode; in the default mode
   // the plugin's two hooks (parse every request, serialise every reply)
   // would run for nothing.

@@ -1,9 +1,12 @@
 import 'reflect-metadata';
-import { existsSync } from 'node:fs';
+import { existsSync, writeSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { Logger } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ConfigError } from './config/config.schema.js';
 import { loadAppConfig, type AppConfig } from './config/app-config.js';
+import { DataDirLockedError } from './database/data-dir-lock.js';
+import { describeDatabase, listenFailureMessage, localBaseUrl, readyLine } from './startup.js';
 
 const bootLogger = new Logger('Bootstrap');
 
@@ -59,20 +62,51 @@ async function main(): Promise<void> {
   const { createApp } = await import('./app.factory.js');
   const app = await createApp(config, { database: await database, rootLogger });
   handleSignals(app, config);
-  await app.listen({ port: config.env.PORT, host: config.env.HOST });
-  const where = config.env.DATABASE_URL
-    ? 'PostgreSQL (DATABASE_URL)'
-    : `embedded PGlite in ${config.dataDir}`;
+  const { HOST: host, PORT: port } = config.env;
+  try {
+    await app.listen({ port, host });
+  } catch (e) {
+    const message = listenFailureMessage(e, host, port);
+    if (!message) throw e;
+    await app.close();
+    throw new StartError(message);
+  }
+  const address = app.getHttpServer().address();
+  const listening = typeof address === 'object' && address ? address.port : port;
+  const baseUrl = localBaseUrl(host, listening);
+  const db = await database;
+  // Whoever finds DATA_DIR taken is told where this server answers.
+  db.dataDirLock?.update({ url: `${baseUrl}/graphql` });
+  const { explorerInstalled } = await import('./explorer/explorer.js');
+  const line = readyLine({
+    baseUrl,
+    config,
+    startedAt: performance.timeOrigin,
+    explorer: explorerInstalled(),
+  });
   bootLogger.log({
     event: 'listening',
-    port: config.env.PORT,
-    database: where,
+    port: listening,
+    url: `${baseUrl}/graphql`,
+    database: describeDatabase(config),
+    cookieMode: config.env.AUTH_REFRESH_COOKIE,
     redis: config.env.REDIS_URL ? 'shared (REDIS_URL)' : 'none (in-memory limits)',
+    msg: line,
   });
+  if (!config.isProduction) {
+    // Outside production the start ends with the same line in plain text, the
+    // last one on the screen (the JSON lines before it are flushed first, so
+    // it comes after them). Production stdout stays JSON lines only.
+    rootLogger.flush();
+    writeSync(1, `\n${line}\n\n`);
+  }
 }
 
+/** A start that failed for a reason a person can fix: the message alone, no stack. */
+class StartError extends Error {}
+
 main().catch((e: unknown) => {
-  if (e instanceof ConfigError) {
+  if (e instanceof ConfigError || e instanceof DataDirLockedError || e instanceof StartError) {
     console.error(e.message);
   } else {
     bootLogger.error(e instanceof Error ? (e.stack ?? e.message) : String(e));

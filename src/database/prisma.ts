@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -9,6 +9,7 @@ import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { AppConfig } from '../config/app-config.js';
 import { PrismaClient } from '../generated/prisma/client.js';
+import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { applyMigrations, pgliteSqlClient, pgSqlClient } from './migrator.js';
 
 /**
@@ -26,6 +27,8 @@ export interface Database {
    * named prepared statements; null on PGlite.
    */
   readonly pool: pg.Pool | null;
+  /** The embedded database's exclusive lock on DATA_DIR (src/database/data-dir-lock.ts). */
+  readonly dataDirLock?: DataDirLock;
   close(): Promise<void>;
 }
 
@@ -64,7 +67,12 @@ export function abandonSilentQueries(pool: pg.Pool, ms: number): void {
   });
 }
 
-export async function openDatabase(config: AppConfig): Promise<Database> {
+/**
+ * Not `async`: on the embedded database a taken DATA_DIR throws
+ * DataDirLockedError synchronously, so a second process stops at once,
+ * before it loads the rest of the app.
+ */
+export function openDatabase(config: AppConfig): Promise<Database> {
   const url = config.env.DATABASE_URL;
   return url ? openPostgres(url, config) : openPglite(config);
 }
@@ -110,11 +118,34 @@ async function openPostgres(url: string, config: AppConfig): Promise<Database> {
   };
 }
 
-async function openPglite(config: AppConfig): Promise<Database> {
+function openPglite(config: AppConfig): Promise<Database> {
   // Synchronous on purpose: the open must get as far as compiling the wasm
-  // (below) before the caller goes on to load the rest of the app.
-  mkdirSync(config.dataDir, { recursive: true });
-  return openPgliteDatabase(join(config.dataDir, 'pgdata'));
+  // (below) before the caller goes on to load the rest of the app. The lock
+  // comes first: a second process on this DATA_DIR stops here, at once.
+  const lock = lockDataDir(config.dataDir);
+  if (lock.replaced) {
+    const r = lock.replaced;
+    logger.warn(
+      `replaced a stale lock on DATA_DIR left by pid ${r.pid} (${r.command}, started ${r.startedAt}), which is no longer running`,
+    );
+  }
+  return openPgliteDatabase(join(config.dataDir, 'pgdata')).then(
+    (db) => ({
+      ...db,
+      dataDirLock: lock,
+      async close() {
+        try {
+          await db.close();
+        } finally {
+          lock.release();
+        }
+      },
+    }),
+    (e: unknown) => {
+      lock.release();
+      throw e;
+    },
+  );
 }
 
 // The one WebAssembly call used (lib is ES2023 without DOM, and @types/node 20

@@ -179,10 +179,37 @@ export function installRootLogger(config: AppConfig, silent: boolean): Logger {
   return root;
 }
 
+/**
+ * Nest's start-up narration (each module initialised, each route mapped,
+ * "Starting Nest application...", "successfully started"): about twenty
+ * lines at every start that say nothing a user acts on. Logged at debug
+ * (LOG_LEVEL=debug shows them); main.ts ends the start with one line that
+ * says what is listening where.
+ */
+export const FRAMEWORK_START_CONTEXTS: ReadonlySet<string> = new Set([
+  'NestFactory',
+  'InstanceLoader',
+  'RoutesResolver',
+  'RouterExplorer',
+  'NestApplication',
+  'GraphQLModule',
+]);
+
+class AppNestLogger extends PinoNestLogger {
+  override log(message: unknown, ...optionalParams: unknown[]): void {
+    const context = optionalParams[optionalParams.length - 1];
+    if (typeof context === 'string' && FRAMEWORK_START_CONTEXTS.has(context)) {
+      super.debug(message, ...optionalParams);
+    } else {
+      super.log(message, ...optionalParams);
+    }
+  }
+}
+
 /** A Nest LoggerService on the root, usable before the Nest app exists (opening the database). */
 export function nestLogger(root: Logger): PinoNestLogger {
   const params = loggingParams(root);
-  return new PinoNestLogger(new PinoLogger(params), params);
+  return new AppNestLogger(new PinoLogger(params), params);
 }
 
 /**

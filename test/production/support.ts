@@ -181,14 +181,19 @@ export async function tcpProxy(target: { host: string; port: number }): Promise<
 }
 
 /**
- * Builds what `npm start` runs (tsc, then the one-file bundle dist/main.mjs),
- * once per test file (serialised with other builds of this suite).
+ * Builds what `npm start` runs (tsc, then the one-file bundle dist/main.mjs)
+ * as `npm start` does: only when a source changed since the last build
+ * (scripts/build.mjs --if-changed); serialised with other builds of this suite.
  */
 export function buildServer(): void {
-  const r = spawnSync('flock', ['/tmp/auth-api-build.lock', 'npm', 'run', 'build'], {
-    cwd: ROOT,
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    'flock',
+    ['/tmp/auth-api-build.lock', 'node', 'scripts/build.mjs', '--if-changed'],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+    },
+  );
   if (r.status !== 0) throw new Error(`build failed:\n${r.stdout}\n${r.stderr}`);
 }
 
