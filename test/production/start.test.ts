@@ -46,6 +46,8 @@ async function npmStart(env: Record<string, string>): Promise<{ lines: string[];
   });
   let stdout = '';
   let stderr = '';
+  /** The screen when the Ready line came (stopping adds lines after it). */
+  let atReady: string | undefined;
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   try {
     await new Promise<void>((resolve, reject) => {
@@ -56,7 +58,8 @@ async function npmStart(env: Record<string, string>): Promise<{ lines: string[];
       child.stdout!.on('data', (d: Buffer) => {
         stdout += d.toString();
         // The line and the blank line after it.
-        if (/^Ready: .*\n\n/m.test(stdout)) {
+        if (atReady === undefined && /^Ready: .*\n\n/m.test(stdout)) {
+          atReady = stdout;
           clearTimeout(timer);
           resolve();
         }
@@ -71,7 +74,7 @@ async function npmStart(env: Record<string, string>): Promise<{ lines: string[];
     process.kill(-child.pid!, 'SIGTERM');
     await exited;
   }
-  const lines = stdout.split('\n').filter((l) => l.trim() !== '');
+  const lines = (atReady ?? '').split('\n').filter((l) => l.trim() !== '');
   return { lines, ready: lines.find((l) => l.startsWith('Ready: '))! };
 }
 
