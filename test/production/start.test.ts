@@ -107,8 +107,12 @@ describe('npm start', () => {
       );
       expect(line).not.toMatch(/not installed|left out/);
     }
-    // npm's own 4 lines, the build check, the migrations, the JSON "listening" line and the Ready line.
-    expect(first.lines.length).toBeLessThanOrEqual(12);
+    // npm's own 4 lines, the build check, a line or two of the modules'
+    // settings, the JSON "listening" line and the Ready line, plus one line
+    // per migration applied to the new database.
+    expect(first.lines.filter((l) => !l.includes('Applied migration')).length).toBeLessThanOrEqual(
+      12,
+    );
 
     const second = await npmStart({
       PORT: String(port),
