@@ -1,5 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { PasswordService } from '../../src/passwords/password.service.js';
 import {
+  LoginDocument,
   MeDocument,
   RefreshTokenDocument,
   SessionsDocument,
@@ -9,7 +11,30 @@ import {
 } from '../generated/graphql.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { allAuditEvents, badFields, registerAdmin } from './audit-helpers.js';
-import { login, op, register } from './helpers.js';
+import { login, op, PASSWORD, register } from './helpers.js';
+
+/**
+ * Holds the next bcrypt compare of `password` after it ran, until the test
+ * opens the barrier: a login stopped between its password check and its session.
+ */
+function holdNextCheckOf(t: TestApp, password: string) {
+  const service = t.app.get(PasswordService);
+  const original = service.verify.bind(service);
+  let checked!: () => void;
+  let release!: () => void;
+  const isChecked = new Promise<void>((r) => (checked = r));
+  const released = new Promise<void>((r) => (release = r));
+  const spy = vi.spyOn(service, 'verify').mockImplementation(async (p, hash) => {
+    const ok = await original(p, hash);
+    if (p === password) {
+      spy.mockRestore();
+      checked();
+      await released;
+    }
+    return ok;
+  });
+  return { checked: isChecked, release };
+}
 
 /** CONTRACT.md Part 2, "Security log and administration": setUserRole, setUserDisabled. */
 describe('admin controls', () => {
@@ -259,6 +284,78 @@ describe('admin controls', () => {
       await setDisabled(other.user.id, true);
       const b = await register(t);
       expect((await setRole(b.user.id, 'ADMIN', other.accessToken)).code).toBe('UNAUTHENTICATED');
+    });
+
+    it('a disabled account: FORBIDDEN after the right password or its newest refresh token, UNAUTHENTICATED after wrong ones', async () => {
+      const b = await register(t);
+      const rotated = b.refreshToken!;
+      const r1 = await op(t, RefreshTokenDocument, { input: { refreshToken: rotated } });
+      const newest = r1.data.refreshToken.refreshToken!;
+      await setDisabled(b.user.id, true);
+
+      const right = await op(t, LoginDocument, { input: { email: b.email, password: PASSWORD } });
+      expect(right.code).toBe('FORBIDDEN');
+      expect(right.errors![0].extensions!.reason).toBe('ACCOUNT_DISABLED');
+      expect(right.data).toBeNull();
+      const wrong = await op(t, LoginDocument, {
+        input: { email: b.email, password: 'not the password' },
+      });
+      expect(wrong.code).toBe('UNAUTHENTICATED');
+      expect(wrong.errors![0].message).toBe('Invalid email or password');
+      expect((await op(t, RefreshTokenDocument, { input: { refreshToken: newest } })).code).toBe(
+        'FORBIDDEN',
+      );
+      expect((await op(t, RefreshTokenDocument, { input: { refreshToken: rotated } })).code).toBe(
+        'UNAUTHENTICATED',
+      );
+      expect(
+        await t.db.prisma.session.count({ where: { userId: b.user.id, revokedAt: null } }),
+      ).toBe(0);
+
+      // Enabled again: a login works; the sessions ended by the disabling stay ended.
+      await setDisabled(b.user.id, false);
+      const back = await op(t, LoginDocument, { input: { email: b.email, password: PASSWORD } });
+      expect(back.errors).toBeUndefined();
+      expect(
+        (await op(t, MeDocument, {}, { token: back.data.login.accessToken })).data.me,
+      ).toMatchObject({ id: b.user.id, disabled: false });
+      expect((await op(t, RefreshTokenDocument, { input: { refreshToken: newest } })).code).toBe(
+        'UNAUTHENTICATED',
+      );
+    });
+
+    it('a login whose password was checked before setUserDisabled opens no session: FORBIDDEN', async () => {
+      const b = await register(t);
+      const sessions = () => t.db.prisma.session.count({ where: { userId: b.user.id } });
+      const before = await sessions();
+      const hold = holdNextCheckOf(t, PASSWORD);
+      const pending = op(t, LoginDocument, { input: { email: b.email, password: PASSWORD } });
+      await hold.checked;
+      expect((await setDisabled(b.user.id, true)).errors).toBeUndefined();
+      hold.release();
+      const r = await pending;
+      expect(r.code).toBe('FORBIDDEN');
+      expect(await sessions()).toBe(before);
+    });
+
+    it('a login checked before a disable and an enable opens no session either (credentials_version)', async () => {
+      const b = await register(t);
+      const sessions = () => t.db.prisma.session.count({ where: { userId: b.user.id } });
+      const before = await sessions();
+      const hold = holdNextCheckOf(t, PASSWORD);
+      const pending = op(t, LoginDocument, { input: { email: b.email, password: PASSWORD } });
+      await hold.checked;
+      await setDisabled(b.user.id, true);
+      await setDisabled(b.user.id, false);
+      hold.release();
+      const r = await pending;
+      // Not disabled any more, but not the credentials that were checked either.
+      expect(r.code).toBe('UNAUTHENTICATED');
+      expect(await sessions()).toBe(before);
+      // A new login is fine.
+      expect(
+        (await op(t, LoginDocument, { input: { email: b.email, password: PASSWORD } })).errors,
+      ).toBeUndefined();
     });
 
     it('an unknown or malformed userId is BAD_USER_INPUT naming userId', async () => {
