@@ -538,6 +538,11 @@ async function main() {
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   if (FACTOR === 1 && !ONLY)
     writeFileSync(join(dir, 'latest-scale.json'), `${JSON.stringify(results, null, 2)}\n`);
+  if (results.plans?.byOperation) {
+    const md = file.replace(/\.json$/, '-plans.md');
+    writeFileSync(md, plansMarkdown(results));
+    console.log(`plans: ${md.replace(`${ROOT}/`, '')}`);
+  }
   printTable(results);
   console.log(`\nwritten: ${file.replace(`${ROOT}/`, '')}`);
 }
@@ -616,6 +621,26 @@ async function cleanupPhase(big, ops) {
       pass: code === 0 && worst <= TARGET,
     },
   };
+}
+
+/**
+ * The plans as Markdown, per operation: each distinct statement once, with
+ * the plan of its last (warm) execution.
+ */
+function plansMarkdown(r) {
+  const out = [
+    `# Plans on the big database (${r.git.sha}, x${r.settings.factor})`,
+    '',
+    'auto_explain (ANALYZE, BUFFERS, nested statements) of each operation, second run.',
+  ];
+  for (const [op, plans] of Object.entries(r.plans.byOperation)) {
+    out.push('', `## ${op}`);
+    const byText = new Map();
+    for (const p of plans) byText.set(p.query, p);
+    for (const p of byText.values())
+      out.push('', '```sql', p.query, '```', '', '```', `(${p.ms} ms)`, p.plan, '```');
+  }
+  return `${out.join('\n')}\n`;
 }
 
 function printTable(r) {
