@@ -341,12 +341,18 @@ function parsePlans(logText, db) {
       entries.push(cur);
     }
   }
+  // "Query Text: ..." (the statement, over as many lines as it has), then
+  // the plan, whose first line is the root node with its costs.
   return entries.map((e) => {
-    const textLine = e.lines.find((l) => l.startsWith('Query Text: ')) ?? '';
+    const start = e.lines.findIndex((l) => l.includes('(cost='));
+    const text = (start < 0 ? e.lines : e.lines.slice(0, start)).join('\n');
     return {
       ms: e.ms,
-      query: textLine.slice('Query Text: '.length).replace(/\s+/g, ' ').trim(),
-      plan: e.lines.filter((l) => !l.startsWith('Query Text: ')).join('\n'),
+      query: text
+        .replace(/^Query Text: /, '')
+        .replace(/\s+/g, ' ')
+        .trim(),
+      plan: start < 0 ? '' : e.lines.slice(start).join('\n'),
     };
   });
 }
