@@ -5,8 +5,11 @@
  *  (b) the committed generated documents (test/generated, the React example)
  *      are not what `graphql-codegen` makes of schema.gql + docs/operations.graphql;
  *  (c) schema.gql has a breaking change against test/contract/contract.graphql,
- *      the committed copy of CONTRACT.md's SDL (changing that file is the
- *      deliberate act of changing the contract).
+ *      the committed copy of the contract's SDL (changing that file is the
+ *      deliberate act of changing the contract);
+ *  (d) docs/operations/ (one file per operation, for clients outside the
+ *      repository) is not what `npm run operations` makes of
+ *      docs/operations.graphql, or one of its files is not valid on its own.
  * Each problem is printed with what to run to fix it; the exit code is 1 if any.
  */
 import { execFileSync } from 'node:child_process';
@@ -16,6 +19,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CriticalityLevel, diff } from '@graphql-inspector/core';
 import { buildSchema } from 'graphql';
+import { checkOperations } from './split-operations.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const GENERATED = ['test/generated/graphql.ts', 'examples/react-apollo/src/generated/graphql.ts'];
@@ -83,6 +87,10 @@ try {
       problems.push(`breaking change against ${CONTRACT}: ${c.message}`);
     }
   }
+
+  // (d) the per-operation documents
+  for (const p of checkOperations())
+    problems.push(`${p} (run \`npm run operations\` and commit it)`);
 } catch (e) {
   problems.push(`the check itself failed: ${e instanceof Error ? e.message : String(e)}`);
 } finally {
