@@ -1,6 +1,7 @@
 import { createSecretKey } from 'node:crypto';
 import { Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
+import { AccountModule } from '../account/account.module.js';
 import { AppConfig } from '../config/app-config.js';
 import { LockoutModule } from '../lockout/lockout.module.js';
 import { PasswordsModule } from '../passwords/passwords.module.js';
@@ -28,6 +29,7 @@ import { TokenService } from './token.service.js';
     SessionsModule,
     PasswordsModule,
     LockoutModule,
+    AccountModule,
     JwtModule.registerAsync({
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({

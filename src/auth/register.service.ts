@@ -3,6 +3,7 @@ import { AppError } from '../common/errors.js';
 import { normaliseEmail, normaliseName } from '../common/rules.js';
 import { isUniqueViolation } from '../database/prisma-errors.js';
 import { Transactions } from '../database/transactions.js';
+import { VerificationService } from '../account/verification.service.js';
 import { Role } from '../generated/prisma/enums.js';
 import type { ClientInfo } from '../graphql/client-info.decorator.js';
 import { PasswordService } from '../passwords/password.service.js';
@@ -12,8 +13,8 @@ import { AMR_PASSWORD, SessionIssuer, type IssuedTokens } from './session-issuer
 
 /**
  * register: a new user with role USER (ADMIN_EMAILS grants ADMIN only once
- * the address is verified), its first session and the REGISTER event, in one
- * transaction. The input's rules were applied by the InputPipe.
+ * the address is verified), its verification mail, its first session and the
+ * REGISTER event, in one transaction. The input's rules were applied by the InputPipe.
  */
 @Injectable()
 export class RegisterService {
@@ -24,6 +25,7 @@ export class RegisterService {
     private readonly users: UsersRepository,
     private readonly passwords: PasswordService,
     private readonly issuer: SessionIssuer,
+    private readonly verification: VerificationService,
   ) {}
 
   async register(
@@ -41,6 +43,8 @@ export class RegisterService {
           passwordHash,
           role: Role.USER,
         });
+        // The verification mail (token + outbox row) commits with the account or not at all.
+        await this.verification.issue(tx, user);
         return this.issuer.open(
           user,
           { amr: AMR_PASSWORD, credentialsVersion: user.credentialsVersion, event: 'REGISTER' },
@@ -53,6 +57,7 @@ export class RegisterService {
         throw AppError.conflict('An account with this email already exists');
       throw e;
     }
+    this.verification.wake();
     logAuthEvent(this.logger, 'log', client, { event: 'register', userId: issued.user.id });
     return issued;
   }

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import { GraphQLSchemaBuilderModule, GraphQLSchemaFactory } from '@nestjs/graphql';
 import { lexicographicSortSchema, printSchema } from 'graphql';
+import { AccountResolver } from '../account/account.resolver.js';
 import { AdminResolver } from '../admin/admin.resolver.js';
 import { AuditResolver } from '../audit/audit.resolver.js';
 import { AuthResolver } from '../auth/auth.resolver.js';
@@ -17,6 +18,7 @@ export const RESOLVERS = [
   SessionsResolver,
   AuditResolver,
   AdminResolver,
+  AccountResolver,
 ];
 
 const HEADER = `# ------------------------------------------------------

@@ -9,8 +9,9 @@ import { Role } from '../generated/prisma/enums.js';
  * `npm run user:role -- <email> <ADMIN|USER>`: promotes (or demotes) an
  * existing account, on the database the server would use (DATABASE_URL, or
  * the embedded one in DATA_DIR; stop the server first when embedded, PGlite
- * allows one process). New accounts whose email is in ADMIN_EMAILS get
- * ADMIN when they register.
+ * allows one process). An address listed in ADMIN_EMAILS gets ADMIN once it
+ * is verified (verifyEmail, or a completed password reset), never at
+ * registration.
  */
 async function main(): Promise<number> {
   const [emailArg, roleArg] = process.argv.slice(2);

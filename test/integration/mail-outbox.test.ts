@@ -1,10 +1,9 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MailWorker } from '../../src/mail/mail-worker.js';
-import { createTestDatabase, startTestApp, type TestApp } from '../support/app.js';
+import { startTestApp, type TestApp } from '../support/app.js';
 import { createPgDatabase, type OwnedDatabase } from '../support/databases.js';
 import { dumpDatabase, FAST_MAIL, outboxRow, queueMail, until } from '../support/mail.js';
 import { missing, PG_SERVER_URL } from '../support/services.js';
@@ -14,8 +13,9 @@ import { uniqueEmail } from './helpers.js';
 /**
  * The transactional outbox and its worker (src/mail), against a real SMTP
  * server (smtp-server) started here: delivery, retries while the server is
- * down, a restart with mails pending, a claim that outlives its instance,
- * giving up, and two instances sharing one outbox. Mails are queued directly
+ * down, a claim that outlives its instance, giving up, and two instances
+ * sharing one outbox (a restart with mails pending, through the API, is in
+ * account-reset-delivery.test.ts). Mails are queued directly
  * through MailOutbox here; test/integration/account-mail.test.ts does the
  * same through the API.
  */
@@ -220,54 +220,6 @@ describe('giving up after MAIL_GIVE_UP_AFTER', () => {
     expect(line?.level).toBe('error');
     expect(JSON.stringify(line)).not.toContain(token);
     expect(JSON.stringify(line)).not.toContain(to); // the domain only
-  });
-});
-
-describe('a restart with mails pending', () => {
-  let smtp: TestSmtp;
-  let pg: OwnedDatabase | undefined;
-  let dir: string;
-  beforeAll(async () => {
-    smtp = await startSmtp({ started: false });
-    pg = await createTestDatabase();
-    dir = mkdtempSync(join(tmpdir(), 'auth-mail-restart-'));
-  });
-  afterAll(async () => {
-    await smtp?.stop();
-    await pg?.drop();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  it('mails queued while the mail server was down are delivered by the next start on the same database', async () => {
-    const env = { ...FAST_MAIL, SMTP_URL: smtp.url, ...(pg ? { DATABASE_URL: pg.url } : {}) };
-    const first = await startTestApp(env, { pgliteDir: join(dir, 'pg'), logLines: lines });
-    const queued: { id: string; token: string; to: string }[] = [];
-    for (let i = 0; i < 3; i++) {
-      const to = uniqueEmail('restart');
-      queued.push({ ...(await queueMail(first, to)), to });
-    }
-    tokens.push(...queued.map((q) => q.token));
-    await until('every mail tried once', async () => {
-      const rows = await Promise.all(queued.map((q) => outboxRow(first, q.id)));
-      return rows.every((r) => r && r.attempts >= 1 && r.lastError);
-    });
-    await first.close();
-
-    await smtp.start();
-    const second = await startTestApp(env, { pgliteDir: join(dir, 'pg'), logLines: lines });
-    try {
-      for (const q of queued) {
-        const mail = await smtp.waitFor((m) => m.to.includes(q.to));
-        expect(linkToken(mail, 'verify-email')).toBe(q.token);
-      }
-      await until('all sent', async () => {
-        const rows = await Promise.all(queued.map((q) => outboxRow(second, q.id)));
-        return rows.every((r) => r?.sentAt);
-      });
-      for (const q of queued) expect(smtp.to(q.to)).toHaveLength(1);
-    } finally {
-      await second.close();
-    }
   });
 });
 
