@@ -552,7 +552,7 @@ async function main() {
     `${results.date.slice(0, 10)}-${sha}-scale${FACTOR === 1 ? '' : `-x${FACTOR}`}.json`,
   );
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
-  if (FACTOR === 1 && !ONLY)
+  if (FACTOR === 1 && !ONLY && PHASES.size === 3)
     writeFileSync(join(dir, 'latest-scale.json'), `${JSON.stringify(results, null, 2)}\n`);
   if (results.plans?.byOperation) {
     const md = file.replace(/\.json$/, '-plans.md');
