@@ -10,8 +10,9 @@ import {
   installRootLogger,
   nestLogger,
   registerRequestLogging,
-  requestId,
+  requestIdGenerator,
 } from './logging/logging.module.js';
+import { fastifyTrustProxy, trustedPeer } from './config/trust-proxy.js';
 import { GRAPHQL_PATH } from './graphql/context.js';
 import type { Logger as PinoLogger } from 'pino';
 import { registerGraphqlHttpErrors } from './graphql/http-errors.js';
@@ -24,17 +25,6 @@ export interface CreateAppOptions {
   logger?: LogLevel[] | false;
   /** The root logger, when the caller made it already (main.ts, to log while the database opens). */
   rootLogger?: PinoLogger;
-}
-
-/** TRUST_PROXY: true/false, a hop count, or addresses/subnets ('loopback', '10.0.0.0/8,127.0.0.1'). */
-function trustProxy(value: string): boolean | string | ((addr: string, hop: number) => boolean) {
-  if (value === 'true') return true;
-  if (value === 'false' || value === '') return false;
-  if (/^\d+$/.test(value)) {
-    const hops = Number(value);
-    return (_addr, hop) => hop < hops;
-  }
-  return value;
 }
 
 /** Apollo Studio (Sandbox) runs in the browser at this origin. */
@@ -59,9 +49,9 @@ export async function createApp(
   const rootLogger = opts.rootLogger ?? installRootLogger(config, opts.logger === false);
   const db = opts.database ?? (await openDatabase(config));
   const adapter = new FastifyAdapter({
-    trustProxy: trustProxy(config.env.TRUST_PROXY),
+    trustProxy: fastifyTrustProxy(config.env.TRUST_PROXY),
     bodyLimit: config.env.BODY_LIMIT,
-    genReqId: requestId,
+    genReqId: requestIdGenerator(trustedPeer(config.env.TRUST_PROXY)),
     requestIdHeader: false,
     // A JSON body deeper or longer than this is not a GraphQL request.
     onProtoPoisoning: 'error',

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
-import { parseEnv, type Env } from './config.schema.js';
+import { ConfigError, parseEnv, type Env } from './config.schema.js';
+import { ensurePrivateDir, writePrivateFile } from './data-dir.js';
 
 /**
  * The validated configuration the app runs with: the parsed environment plus
@@ -44,6 +45,7 @@ export function defaultHashConcurrency(
 }
 
 const SECRET_FILE = 'jwt-access-secret';
+const SECRET_MIN = 32;
 
 export async function loadAppConfig(
   raw: Record<string, string | undefined> = process.env,
@@ -54,23 +56,43 @@ export async function loadAppConfig(
   return new AppConfig(env, dataDir, secret);
 }
 
+/**
+ * The development secret, kept in DATA_DIR/jwt-access-secret (0600, in a
+ * 0700 DATA_DIR). A file that holds fewer than 32 characters is refused, not
+ * used and not replaced: someone wrote it, and a short secret lets anyone
+ * who guesses it sign tokens.
+ */
 async function devSecret(dataDir: string): Promise<string> {
+  ensurePrivateDir(dataDir);
   const file = join(dataDir, SECRET_FILE);
-  try {
-    const s = (await readFile(file, 'utf8')).trim();
-    if (s.length >= 32) return s;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
-  await mkdir(dataDir, { recursive: true });
+  const existing = await readSecret(file);
+  if (existing !== undefined) return existing;
   const s = randomBytes(48).toString('base64url');
   // 'wx': if another process wrote it first, use theirs.
   try {
-    await writeFile(file, s + '\n', { mode: 0o600, flag: 'wx' });
+    writePrivateFile(file, s + '\n');
     return s;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST')
-      return (await readFile(file, 'utf8')).trim();
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return (await readSecret(file))!;
     throw e;
   }
+}
+
+/** The secret in `file`, undefined if there is no file; ConfigError if it is too short. */
+async function readSecret(file: string): Promise<string | undefined> {
+  let s: string;
+  try {
+    s = (await readFile(file, 'utf8')).trim();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  if (s.length < SECRET_MIN) {
+    throw new ConfigError(
+      `Invalid configuration:\n  ${file} holds a secret of ${s.length} characters; at least ${SECRET_MIN} are needed.\n` +
+        `  Delete the file to have a new random one generated at the next start (tokens signed with the old one stop working),\n` +
+        `  or set JWT_ACCESS_SECRET.`,
+    );
+  }
+  return s;
 }

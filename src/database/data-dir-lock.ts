@@ -205,7 +205,8 @@ export function lockDataDir(
   /** Tests only: runs after a stale lock was read, before it is replaced. */
   hooks: { beforeReplace?: () => void } = {},
 ): DataDirLock {
-  mkdirSync(dataDir, { recursive: true });
+  // Private like everything in DATA_DIR (config/data-dir.ts).
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const file = join(dataDir, LOCK_FILE);
   const me: LockHolder = {
     pid: process.pid,
@@ -222,7 +223,7 @@ export function lockDataDir(
   for (let attempt = 0; ; attempt++) {
     if (attempt > 200) throw new Error(`could not take the lock ${file}: it keeps changing hands`);
     try {
-      writeFileSync(file, JSON.stringify(me) + '\n', { flag: 'wx', mode: 0o644 });
+      writeFileSync(file, JSON.stringify(me) + '\n', { flag: 'wx', mode: 0o600 });
       break;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -8,6 +8,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { AppConfig } from '../config/app-config.js';
+import { ensurePrivateDir, PRIVATE_DIR_MODE, privatiseTree } from '../config/data-dir.js';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { applyMigrations, pgliteSqlClient, pgSqlClient } from './migrator.js';
@@ -122,6 +123,7 @@ function openPglite(config: AppConfig): Promise<Database> {
   // Synchronous on purpose: the open must get as far as compiling the wasm
   // (below) before the caller goes on to load the rest of the app. The lock
   // comes first: a second process on this DATA_DIR stops here, at once.
+  ensurePrivateDir(config.dataDir);
   const lock = lockDataDir(config.dataDir);
   if (lock.replaced) {
     const r = lock.replaced;
@@ -129,18 +131,25 @@ function openPglite(config: AppConfig): Promise<Database> {
       `replaced a stale lock on DATA_DIR left by pid ${r.pid} (${r.command}, started ${r.startedAt}), which is no longer running`,
     );
   }
-  return openPgliteDatabase(join(config.dataDir, 'pgdata')).then(
-    (db) => ({
-      ...db,
-      dataDirLock: lock,
-      async close() {
-        try {
-          await db.close();
-        } finally {
-          lock.release();
-        }
-      },
-    }),
+  const dir = join(config.dataDir, 'pgdata');
+  // PGlite writes a new database's files world-readable and writable (0666):
+  // made private once, after the open that created them (or found them so).
+  const wasPrivate = existsSync(dir) && (statSync(dir).mode & 0o777) === PRIVATE_DIR_MODE;
+  return openPgliteDatabase(dir).then(
+    (db) => {
+      if (!wasPrivate) privatiseTree(dir);
+      return {
+        ...db,
+        dataDirLock: lock,
+        async close() {
+          try {
+            await db.close();
+          } finally {
+            lock.release();
+          }
+        },
+      };
+    },
     (e: unknown) => {
       lock.release();
       throw e;

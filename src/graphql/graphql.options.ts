@@ -83,6 +83,12 @@ export function graphqlOptions(config: AppConfig): Omit<ApolloDriverConfig, 'dri
     includeStacktraceInErrorResponses: false,
     autoTransformHttpErrors: false,
     formatError,
-    context: (req: FastifyRequest, res: FastifyReply): GqlContext => ({ req, res }),
+    context: (req: FastifyRequest, res: FastifyReply): GqlContext => {
+      // GraphQL answers carry tokens (AuthPayload), second-factor secrets and
+      // recovery codes, and per-user data: never stored by a browser or proxy
+      // cache (RFC 6749 5.1 asks it of token responses).
+      void res.header('cache-control', 'no-store');
+      return { req, res };
+    },
   };
 }

@@ -6,7 +6,7 @@ import { Logger as PinoNestLogger, PinoLogger, type Params } from 'nestjs-pino';
 import { pino, type Logger } from 'pino';
 import type { AppConfig } from '../config/app-config.js';
 
-/** An incoming X-Request-Id is kept when it looks like an id (a proxy's), else one is made. */
+/** The shape of an X-Request-Id kept from a trusted proxy. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** A string JSON writes as is between quotes (no quote, backslash or control character). */
@@ -46,10 +46,23 @@ function pathOnly(url: string | undefined): string | undefined {
   return q === -1 ? url : url.slice(0, q);
 }
 
-/** Fastify's genReqId: a sane incoming X-Request-Id (from a proxy) is kept, else a UUID. */
-export function requestId(req: IncomingMessage): string {
-  const given = req.headers['x-request-id'];
-  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+/**
+ * Fastify's genReqId: an incoming X-Request-Id is kept when the peer is a
+ * trusted proxy (TRUST_PROXY) and the value looks like an id; anything else
+ * gets a new UUID. A client could otherwise choose the id its requests are
+ * logged under (and make them look like another's).
+ */
+export function requestIdGenerator(
+  fromTrustedProxy: (addr: string | undefined) => boolean,
+): (req: IncomingMessage) => string {
+  return (req) => {
+    const given = req.headers['x-request-id'];
+    return typeof given === 'string' &&
+      REQUEST_ID.test(given) &&
+      fromTrustedProxy(req.socket?.remoteAddress)
+      ? given
+      : randomUUID();
+  };
 }
 
 /**
