@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GRAPHQL_PATH } from './context.js';
 
@@ -34,8 +35,53 @@ export function registerGraphqlHttpErrors(
   // A callback hook, not an async one: it runs on every reply, and for all
   // but a few it only hands the payload on.
   fastify.addHook('onSend', (request, reply, payload, done) => {
-    done(null, graphqlShaped(request, reply, payload, landingPage));
+    const body = graphqlShaped(request, reply, payload, landingPage);
+    if (reply.statusCode < 400 || request.raw.complete) return done(null, body);
+    drainRequest(request.raw, (whole) => {
+      // All of it read: the connection can stay open like any other.
+      if (whole) reply.removeHeader('connection');
+      done(null, body);
+    });
   });
+}
+
+/** The most of a refused body read and thrown away so that the client gets the answer. */
+export const DRAIN_MAX_BYTES = 64 * 1024 * 1024;
+const DRAIN_MAX_MS = 10_000;
+
+/**
+ * A request refused before its body was read (over BODY_LIMIT: 413; a
+ * content type we do not parse: 415): Fastify answers and closes the
+ * connection, and closing a socket with unread data makes the kernel send a
+ * reset, which the client, still sending, sees instead of the answer
+ * (EPIPE/ECONNRESET). So the rest of the body is read and discarded first,
+ * up to DRAIN_MAX_BYTES or DRAIN_MAX_MS; past that the connection is closed
+ * anyway (a client sending more than that cannot expect an answer).
+ */
+function drainRequest(raw: IncomingMessage, then: (whole: boolean) => void): void {
+  let bytes = 0;
+  let finished = false;
+  const finish = () => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    raw.off('data', onData);
+    raw.off('end', finish);
+    raw.off('close', finish);
+    raw.off('error', finish);
+    raw.pause();
+    then(raw.complete);
+  };
+  const onData = (chunk: Buffer) => {
+    bytes += chunk.length;
+    if (bytes > DRAIN_MAX_BYTES) finish();
+  };
+  const timer = setTimeout(finish, DRAIN_MAX_MS);
+  raw.on('data', onData);
+  raw.once('end', finish);
+  raw.once('close', finish);
+  raw.once('error', finish);
+  raw.resume();
 }
 
 /** The GraphQL path with no `query` (nor persisted-query `extensions`) parameter, not asked for as a page. */
