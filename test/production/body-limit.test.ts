@@ -91,9 +91,9 @@ describe('a body far over BODY_LIMIT', () => {
         const r = await post(s.url, big, opts);
         expect(r.error).toBeUndefined();
         expect(r.status).toBe(413);
-        expect(JSON.parse(r.text!)).toEqual({
-          errors: [{ message: 'Request body is too large', extensions: { code: 'BAD_REQUEST' } }],
-        });
+        const body = JSON.parse(r.text!);
+        expect(body.errors[0].extensions).toEqual({ code: 'BAD_REQUEST' });
+        expect(body.errors[0].message).toMatch(/too large/i);
       }
     },
   );
