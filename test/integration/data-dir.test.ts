@@ -55,7 +55,8 @@ describe('DATA_DIR is private', () => {
     expect(statSync(join(dataDir, 'pgdata')).mode & 0o777).toBe(0o700);
     expect(readdirSync(join(dataDir, 'pgdata')).length).toBeGreaterThan(5);
     expect(openToOthers(dataDir)).toEqual([]);
-  });
+    // A new embedded database is an initdb: seconds alone, minutes on a busy shared machine.
+  }, 300_000);
 
   it('an existing DATA_DIR open to others is made 0700', async () => {
     const dataDir = join(root, 'loose');
