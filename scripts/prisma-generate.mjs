@@ -1,6 +1,6 @@
 // `prisma generate` needs no engine, but the CLI tries to download the native
 // schema engine first; that download is impossible offline and not needed, so
-// point it at /bin/false (see shared/ENVIRONMENT.md).
+// point it at /bin/false.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 

@@ -1,5 +1,5 @@
 /**
- * The one error vocabulary of the API (CONTRACT.md, "Errors"). Services throw
+ * The one error vocabulary of the API (docs/api.md, "Errors"). Services throw
  * AppError with one of these codes; src/graphql/error-mapping.ts turns every
  * error into a GraphQL error carrying `extensions.code`, in one place.
  */

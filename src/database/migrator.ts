@@ -3,7 +3,7 @@
  *
  * Why this exists: `prisma migrate deploy` needs Prisma's native schema engine,
  * which is downloaded at install/run time and cannot be fetched on these
- * offline machines (see shared/ENVIRONMENT.md). This runner reproduces what
+ * offline machines. This runner reproduces what
  * the engine does against PostgreSQL, observed from its query log, so that a
  * database migrated here can later be handled by the real `prisma migrate
  * deploy` and vice versa:

@@ -7,7 +7,7 @@ import { AppError, ErrorCode } from '../common/errors.js';
 import type { GqlContext } from './context.js';
 
 /**
- * The one place where errors become GraphQL errors (CONTRACT.md, "Errors").
+ * The one place where errors become GraphQL errors (docs/api.md, "Errors").
  *
  * - ApiExceptionFilter catches everything a resolver or guard throws and
  *   turns it into a GraphQLError whose `extensions.code` is one of the

@@ -2,7 +2,7 @@
  * The mails the API sends. A queued mail stores only its template's name and
  * parameters (encrypted); it is rendered when it is sent, with the APP_URL of
  * the sending instance. The plain-text part carries the link on a line of its
- * own (CONTRACT.md: "the plain-text part of each mail contains its link").
+ * own (docs/api.md: the plain-text part of each mail contains its link).
  */
 
 /** The parameters of every template: the link's token and when the link stops working. */

@@ -38,7 +38,7 @@ async function breaking(from: GraphQLSchema, to: GraphQLSchema): Promise<string[
     .map((c) => c.message);
 }
 
-/** CONTRACT.md: schema.gql contains at least the contract, with these names. */
+/** schema.gql contains at least the contract baseline (contract.graphql), with these names. */
 describe('the public schema', () => {
   it('schema.gql is what the code generates (npm run schema:print)', async () => {
     const withoutHeader = read('schema.gql').replace(/^(#.*\n)+\n/, '');

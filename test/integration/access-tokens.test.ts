@@ -17,7 +17,7 @@ function claimsOf(token: string): Record<string, unknown> {
 }
 const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
 
-/** CONTRACT.md, Errors: a missing, malformed, expired, forged or revoked access token is UNAUTHENTICATED. */
+/** docs/api.md, Errors: a missing, malformed, expired, forged or revoked access token is UNAUTHENTICATED. */
 describe('access tokens', () => {
   let t: TestApp;
   beforeAll(async () => {

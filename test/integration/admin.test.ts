@@ -36,7 +36,7 @@ function holdNextCheckOf(t: TestApp, password: string) {
   return { checked: isChecked, release };
 }
 
-/** CONTRACT.md Part 2, "Security log and administration": setUserRole, setUserDisabled. */
+/** docs/api.md, "Security log and administration": setUserRole, setUserDisabled. */
 describe('admin controls', () => {
   let t: TestApp;
   let admin: Awaited<ReturnType<typeof registerAdmin>>;

@@ -37,7 +37,7 @@ function refreshCookie(r: GqlResponse<unknown>): SetCookie | undefined {
 
 const cookieHeader = (c: SetCookie) => `${c.name}=${encodeURIComponent(c.value)}`;
 
-/** CONTRACT.md, Transport: AUTH_REFRESH_COOKIE=true. */
+/** docs/api.md, Transport: AUTH_REFRESH_COOKIE=true. */
 describe('refresh token as an HttpOnly cookie (AUTH_REFRESH_COOKIE=true)', () => {
   let t: TestApp;
   beforeAll(async () => {

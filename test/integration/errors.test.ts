@@ -20,7 +20,7 @@ function expectNoLeak(r: GqlResponse<unknown>) {
   }
 }
 
-/** CONTRACT.md, Errors: INTERNAL_SERVER_ERROR never leaks a stack trace, SQL or driver text. */
+/** docs/api.md, Errors: INTERNAL_SERVER_ERROR never leaks a stack trace, SQL or driver text. */
 describe('INTERNAL_SERVER_ERROR when the database fails under a resolver', () => {
   let t: TestApp;
   beforeAll(async () => {
@@ -73,7 +73,7 @@ describe('INTERNAL_SERVER_ERROR when the database fails under a resolver', () =>
   });
 });
 
-/** CONTRACT.md, Configuration: NODE_ENV=production turns off introspection and field suggestions. */
+/** docs/api.md, Configuration: NODE_ENV=production turns off introspection and field suggestions. */
 describe('production mode', () => {
   let t: TestApp;
   beforeAll(async () => {

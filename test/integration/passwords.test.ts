@@ -3,7 +3,7 @@ import { LoginDocument, RegisterDocument } from '../generated/graphql.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { op, register, uniqueEmail } from './helpers.js';
 
-/** CONTRACT.md, Semantics, Passwords: ≥ 8 characters, every character counts, long Unicode accepted, absurd sizes refused. */
+/** docs/api.md, Semantics, Passwords: ≥ 8 characters, every character counts, long Unicode accepted, absurd sizes refused. */
 describe('passwords', () => {
   let t: TestApp;
   beforeAll(async () => {

@@ -10,7 +10,7 @@ import { PasswordService } from '../../src/passwords/password.service.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { codes, op, PASSWORD, register, uniqueEmail } from './helpers.js';
 
-/** CONTRACT.md, Errors: TOO_MANY_REQUESTS, counted per resolver call (aliases count). */
+/** docs/api.md, Errors: TOO_MANY_REQUESTS, counted per resolver call (aliases count). */
 describe('per-IP rate limit (AUTH_RATE_LIMIT=3)', () => {
   let t: TestApp;
   beforeAll(async () => {
@@ -74,7 +74,7 @@ describe('per-IP rate limit (AUTH_RATE_LIMIT=3)', () => {
   });
 });
 
-/** CONTRACT.md, Configuration: failed logins are also limited per account. */
+/** docs/api.md, Configuration: failed logins are also limited per account. */
 describe('per-account failed-login limit (AUTH_LOGIN_MAX_FAILURES=3)', () => {
   let t: TestApp;
   beforeAll(async () => {

@@ -23,7 +23,7 @@ function liveTokenRows(t: TestApp, sessionId: string) {
   });
 }
 
-/** CONTRACT.md, Semantics: rotation, reuse detection (REFRESH_REUSE_GRACE=0: no grace at all). */
+/** docs/api.md, Semantics: rotation, reuse detection (REFRESH_REUSE_GRACE=0: no grace at all). */
 describe('refresh-token rotation, strict (REFRESH_REUSE_GRACE=0)', () => {
   let t: TestApp;
   beforeAll(async () => {

@@ -3,7 +3,7 @@ import { LoginDocument, MeDocument, RegisterDocument } from '../generated/graphq
 import { startTestApp, type TestApp } from '../support/app.js';
 import { codes, op, PASSWORD, register, uniqueEmail } from './helpers.js';
 
-/** CONTRACT.md: register, login, me; email normalisation; BAD_USER_INPUT, CONFLICT, UNAUTHENTICATED. */
+/** docs/api.md: register, login, me; email normalisation; BAD_USER_INPUT, CONFLICT, UNAUTHENTICATED. */
 describe('register, login, me', () => {
   let t: TestApp;
   beforeAll(async () => {

@@ -18,7 +18,7 @@ import { op, PASSWORD, sessionIdOf, uniqueEmail } from './helpers.js';
 const AGENT = 'security-log-sweep/1.0';
 
 /**
- * CONTRACT.md Part 2: every security event is stored with the caller's ip,
+ * docs/api.md: every security event is stored with the caller's ip,
  * user agent, request id and session (where there is one), and never holds a
  * password, token, code or secret. One flow through the API makes every event
  * the features write; then the rows themselves are read.

@@ -10,7 +10,7 @@ import { startTestApp, type TestApp } from '../support/app.js';
 import { allAuditEvents, badFields, registerAdmin } from './audit-helpers.js';
 import { login, op, register } from './helpers.js';
 
-/** CONTRACT.md Part 2, "Security log and administration": securityEvents, auditEvents. */
+/** docs/api.md, "Security log and administration": securityEvents, auditEvents. */
 describe('security log', () => {
   let t: TestApp;
   let admin: Awaited<ReturnType<typeof registerAdmin>>;

@@ -11,7 +11,7 @@ import {
 import { startTestApp, type TestApp } from '../support/app.js';
 import { login, op, PASSWORD, register, sessionIdOf } from './helpers.js';
 
-/** CONTRACT.md, Semantics: sessions, logout, revokeSession, changePassword. */
+/** docs/api.md, Semantics: sessions, logout, revokeSession, changePassword. */
 describe('sessions, logout, revokeSession, changePassword', () => {
   let t: TestApp;
   beforeAll(async () => {

@@ -28,7 +28,7 @@ describe('production configuration is checked at start', () => {
     );
   });
 
-  it('requires SMTP_URL (CONTRACT: production refuses to start without it)', () => {
+  it('requires SMTP_URL (production refuses to start without it)', () => {
     const secret = 'q7Zk2vN9pX4sR8tW1yB6cF3hJ5mL0nQ2';
     expect(() => parseEnv({ NODE_ENV: 'production', JWT_ACCESS_SECRET: secret })).toThrow(
       /SMTP_URL: is required in production/,

@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { createPgDatabase, type OwnedDatabase } from '../support/databases.js';
 
-/** The shared PostgreSQL server of the machine (CONTRACT: trust auth, database `test`). */
+/** The shared PostgreSQL server of the machine (trust auth, database `test`). */
 export { PG_SERVER_URL as PG_BASE, REDIS_SERVER_URL as REDIS_BASE } from '../support/services.js';
 import { PG_SERVER_URL as PG_BASE } from '../support/services.js';
 export const ROOT = new URL('../../', import.meta.url).pathname;

@@ -18,7 +18,7 @@ function errorOf(raw: Record<string, string>): string {
   throw new Error(`parseEnv accepted ${JSON.stringify(raw)}`);
 }
 
-/** CONTRACT.md, Configuration; src/config/config.schema.ts. */
+/** docs/api.md, Configuration; src/config/config.schema.ts. */
 describe('parseEnv', () => {
   it('has the documented defaults', () => {
     const env = parseEnv({});
