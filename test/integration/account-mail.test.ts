@@ -18,7 +18,7 @@ import { linkToken, startSmtp, type ReceivedMail, type TestSmtp } from '../suppo
 import { codes, login, op, PASSWORD, register, uniqueEmail } from './helpers.js';
 
 /**
- * CONTRACT.md Part 2, "Email: verification and password reset", through the
+ * docs/api.md, "Email: verification and password reset", through the
  * API, with a real SMTP server (smtp-server) receiving the mails: each
  * sentence of that section has a test here (the mail outbox's own behaviour,
  * restarts and several instances included, is in mail-outbox.test.ts).

@@ -17,7 +17,7 @@ import { linkToken, startSmtp, type TestSmtp } from '../support/smtp.js';
 import { login, op, PASSWORD, register, uniqueEmail } from './helpers.js';
 
 /**
- * CONTRACT.md Part 2, "Email: verification and password reset":
+ * docs/api.md, "Email: verification and password reset":
  * requestPasswordReset takes the same time (and the same statements) for a
  * known and an unknown address; sending never makes an answer wait for the
  * mail server; a mail accepted for sending survives the mail server being
