@@ -9,6 +9,7 @@ import {
   ResetPasswordDocument,
   SecurityEventsDocument,
   SendVerificationEmailDocument,
+  SetUserDisabledDocument,
   UsersDocument,
   VerifyEmailDocument,
 } from '../generated/graphql.js';
@@ -449,6 +450,26 @@ describe('verification and reset mails (SMTP)', () => {
       const r = await op(t, ResetPasswordDocument, { input: { token, newPassword: NEW_PASSWORD } });
       expect(fieldsOf(r)).toEqual(['token']);
       await login(t, a.email, 'changed by the owner');
+    });
+
+    it('an account disabled by an admin meanwhile: its reset token is dead, also once enabled again', async () => {
+      const admin = await register(t);
+      await t.db.prisma.user.update({ where: { id: admin.user.id }, data: { role: 'ADMIN' } });
+      const a = await register(t);
+      await op(t, RequestPasswordResetDocument, { email: a.email });
+      const { token } = await mailedToken(smtp, a.email, 'reset-password');
+      for (const disabled of [true, false]) {
+        const r = await op(
+          t,
+          SetUserDisabledDocument,
+          { userId: a.user.id, disabled },
+          { token: admin.accessToken },
+        );
+        expect(r.errors).toBeUndefined();
+      }
+      const r = await op(t, ResetPasswordDocument, { input: { token, newPassword: NEW_PASSWORD } });
+      expect(fieldsOf(r)).toEqual(['token']);
+      await login(t, a.email);
     });
 
     it('counts the address as verified', async () => {

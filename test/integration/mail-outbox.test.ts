@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
@@ -291,6 +292,14 @@ describe('without SMTP_URL (development): .eml files in DATA_DIR/mail', () => {
     expect(parsed.text).toContain(`http://localhost:5173/verify-email?token=${token}`);
     expect((parsed.to as { text: string }).text).toBe(to);
     await until('sent', async () => (await outboxRow(t, id))?.sentAt);
+
+    // `npm run mail:links` prints each mail's link, decoded.
+    const out = execFileSync(process.execPath, ['scripts/mail-links.mjs'], {
+      env: { PATH: process.env.PATH, DATA_DIR: t.config.dataDir },
+      encoding: 'utf8',
+    });
+    expect(out).toContain(`to ${to}`);
+    expect(out).toContain(`  http://localhost:5173/verify-email?token=${token}\n`);
   });
 });
 
