@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { buildSchema } from 'graphql';
 import { describe, expect, it } from 'vitest';
@@ -28,6 +28,33 @@ describe('docs/api.md', () => {
   it('names every configuration variable (npm run docs:config rewrites that part)', () => {
     const missing = Object.keys(envSchema.shape).filter((k) => !api.includes(`\`${k}\``));
     expect(missing).toEqual([]);
+  });
+});
+
+describe('docs/architecture.md', () => {
+  const arch = readFileSync(join(root, 'docs/architecture.md'), 'utf8');
+
+  it('every file it names exists', () => {
+    const paths = [...arch.matchAll(/`((?:src|prisma|test)\/[\w./-]+)`/g)].map((m) => m[1]);
+    expect(paths.length).toBeGreaterThan(20);
+    expect(paths.filter((p) => !existsSync(join(root, p)))).toEqual([]);
+  });
+
+  it('every module it names is a class of src/', () => {
+    const modules = [...new Set([...arch.matchAll(/`(\w+Module)`/g)].map((m) => m[1]))];
+    expect(modules.length).toBeGreaterThan(10);
+    const sources: string[] = [];
+    const walk = (dir: string) => {
+      for (const name of readdirSync(dir)) {
+        const path = join(dir, name);
+        if (statSync(path).isDirectory()) {
+          if (name !== 'generated') walk(path);
+        } else if (name.endsWith('.ts')) sources.push(readFileSync(path, 'utf8'));
+      }
+    };
+    walk(join(root, 'src'));
+    const all = sources.join('\n');
+    expect(modules.filter((m) => !new RegExp(`export class ${m}\\b`).test(all))).toEqual([]);
   });
 });
 
