@@ -235,7 +235,8 @@ async function main() {
       .split('\n')
       .filter((l) => l.includes('"event":"retention"'))
       .map((l) => JSON.parse(l))
-      .map((l) => ({ end: Number(l.time), ms: Number(l.ms), deleted: l }));
+      // pino's time is an ISO string (src/logging/logging.module.ts).
+      .map((l) => ({ end: Date.parse(l.time), ms: Number(l.ms) }));
     const during = (at, ms) => runs.some((r) => at < r.end && at + ms > r.end - r.ms);
     const split = (results) => {
       const ok = results.filter((r) => r.ok && !r.skipped);
