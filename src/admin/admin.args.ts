@@ -1,6 +1,6 @@
 import { ArgsType, Field, ID } from '@nestjs/graphql';
 import { IsBoolean, IsEnum } from 'class-validator';
-import { IsId } from '../common/validators.js';
+import { IsEmailAttempt, IsId } from '../common/validators.js';
 import { Role } from '../generated/prisma/enums.js';
 
 @ArgsType()
@@ -23,4 +23,11 @@ export class SetUserDisabledArgs {
   @Field({ description: 'true: every session ends and no login works; false: logins work again.' })
   @IsBoolean()
   disabled: boolean;
+}
+
+@ArgsType()
+export class UserByEmailArgs {
+  @Field({ description: 'Any letter case; trimmed.' })
+  @IsEmailAttempt()
+  email: string;
 }

@@ -1,5 +1,5 @@
 import { UseGuards } from '@nestjs/common';
-import { Args, Mutation, Resolver } from '@nestjs/graphql';
+import { Args, Mutation, Query, Resolver } from '@nestjs/graphql';
 import { CurrentUser } from '../auth/decorators/current-user.decorator.js';
 import { GqlAuthGuard } from '../auth/guards/gql-auth.guard.js';
 import { Roles, RolesGuard } from '../auth/guards/roles.guard.js';
@@ -7,7 +7,7 @@ import type { Principal } from '../auth/principal.js';
 import { Role } from '../generated/prisma/enums.js';
 import { Client, type ClientInfo } from '../graphql/client-info.decorator.js';
 import { User } from '../users/user.model.js';
-import { SetUserDisabledArgs, SetUserRoleArgs } from './admin.args.js';
+import { SetUserDisabledArgs, SetUserRoleArgs, UserByEmailArgs } from './admin.args.js';
 import { AdminService } from './admin.service.js';
 
 /** The admin controls: ADMIN only, every one. */
@@ -16,6 +16,15 @@ import { AdminService } from './admin.service.js';
 @Roles(Role.ADMIN)
 export class AdminResolver {
   constructor(private readonly adminService: AdminService) {}
+
+  @Query(() => User, {
+    nullable: true,
+    description:
+      'The user with this email, or null (ADMIN only): the id that setUserRole and setUserDisabled take.',
+  })
+  userByEmail(@Args() args: UserByEmailArgs) {
+    return this.adminService.findByEmail(args.email);
+  }
 
   @Mutation(() => User, {
     description:

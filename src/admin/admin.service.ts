@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { AuditRepository } from '../audit/audit.repository.js';
 import type { Principal } from '../auth/principal.js';
 import { AppError } from '../common/errors.js';
+import { normaliseEmail } from '../common/rules.js';
 import { PrismaClient, type Prisma } from '../generated/prisma/client.js';
 import { Role, SecurityEventType } from '../generated/prisma/enums.js';
 import type { ClientInfo } from '../graphql/client-info.decorator.js';
@@ -26,6 +27,11 @@ export class AdminService {
     private readonly sessions: SessionsRepository,
     private readonly audit: AuditRepository,
   ) {}
+
+  async findByEmail(email: string): Promise<User | null> {
+    const row = await this.users.findByEmail(normaliseEmail(email));
+    return row ? toUser(row) : null;
+  }
 
   async setRole(
     principal: Principal,

@@ -7,6 +7,7 @@ import {
   SessionsDocument,
   SetUserDisabledDocument,
   SetUserRoleDocument,
+  UserByEmailDocument,
   UsersDocument,
 } from '../generated/graphql.js';
 import { startTestApp, type TestApp } from '../support/app.js';
@@ -80,6 +81,40 @@ describe('admin controls', () => {
     it('guards run before the arguments are looked at: a USER with a bad id is FORBIDDEN', async () => {
       const u = await register(t);
       expect((await setRole('not-an-id', 'ADMIN', u.accessToken)).code).toBe('FORBIDDEN');
+    });
+  });
+
+  describe('userByEmail', () => {
+    it('finds a user by email in any letter case (ADMIN only); null for an unknown one', async () => {
+      const b = await register(t);
+      const found = await op(
+        t,
+        UserByEmailDocument,
+        { email: `  ${b.email.toUpperCase()} ` },
+        { token: admin.accessToken },
+      );
+      expect(found.data.userByEmail).toMatchObject({ id: b.user.id, email: b.email });
+      const none = await op(
+        t,
+        UserByEmailDocument,
+        { email: 'nobody-here@example.com' },
+        { token: admin.accessToken },
+      );
+      expect(none.errors).toBeUndefined();
+      expect(none.data.userByEmail).toBeNull();
+      const asUser = await op(t, UserByEmailDocument, { email: b.email }, { token: b.accessToken });
+      expect(asUser.code).toBe('FORBIDDEN');
+      expect((await op(t, UserByEmailDocument, { email: b.email })).code).toBe('UNAUTHENTICATED');
+      expect(
+        badFields(
+          await op(
+            t,
+            UserByEmailDocument,
+            { email: 'x\u0000@example.com' },
+            { token: admin.accessToken },
+          ),
+        ),
+      ).toEqual(['email']);
     });
   });
 

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MeDocument, RefreshTokenDocument } from '../generated/graphql.js';
 import { RETENTION_LOCK_KEY } from '../../src/retention/retention.job.js';
 import { RetentionService } from '../../src/retention/retention.service.js';
+import { buildServer, ROOT } from '../production/support.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { login, op, register } from './helpers.js';
 
@@ -304,6 +305,8 @@ describe.skipIf(!onPostgres)('retention cleanup on PostgreSQL: one instance at a
 });
 
 describe.skipIf(!onPostgres)('npm run cleanup (src/cli/cleanup.ts)', () => {
+  beforeAll(() => buildServer(), 600_000);
+
   it('works the whole backlog off on a PostgreSQL database and prints what it deleted', async () => {
     let t: TestApp | undefined;
     try {
@@ -329,13 +332,14 @@ describe.skipIf(!onPostgres)('npm run cleanup (src/cli/cleanup.ts)', () => {
           createdAt: ago(100 * DAY),
         },
       });
-      const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/cleanup.ts'], {
+      const r = spawnSync(process.execPath, ['dist/src/cli/cleanup.js'], {
         env: {
           ...process.env,
           DATABASE_URL: url,
           RETENTION_BATCH_SIZE: '500',
           LOG_LEVEL: 'warn',
         },
+        cwd: ROOT,
         encoding: 'utf8',
         timeout: 120_000,
       });
