@@ -85,7 +85,8 @@ export function start(cmd: string, args: string[], cwd: string, env: NodeJS.Proc
 }
 
 export async function waitForHttp(url: string, proc: Proc, what: string): Promise<void> {
-  const deadline = Date.now() + 90_000;
+  // A first start on a new DATA_DIR (initdb) takes over a minute on a busy shared machine.
+  const deadline = Date.now() + 200_000;
   while (Date.now() < deadline) {
     if (proc.child.exitCode !== null) {
       throw new Error(`${what} exited (${proc.child.exitCode}):\n${proc.output()}`);

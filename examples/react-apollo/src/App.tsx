@@ -21,10 +21,23 @@ export function App() {
   return (
     <main>
       <h1>Auth API · React + Apollo</h1>
+      {auth.cookieModeOff && <CookieModeWarning />}
       {auth.status === 'loading' && <p data-testid="loading">Restoring your session…</p>}
       {auth.status === 'signed-out' && <AuthForms notice={auth.notice} />}
       {auth.status === 'signed-in' && <Dashboard />}
     </main>
+  );
+}
+
+/** The server answered with a refresh token in the body: this app cannot keep the session. */
+function CookieModeWarning() {
+  return (
+    <p className="warning" role="alert" data-testid="cookie-mode-warning">
+      The API is not in cookie mode: it sends the refresh token in the response, which this app does
+      not keep (a token page scripts can read is what an XSS steals). You stay signed in until you
+      reload or close this page. Start the API with <code>AUTH_REFRESH_COOKIE=true</code> (see the
+      README, &ldquo;React client&rdquo;).
+    </p>
   );
 }
 
@@ -46,12 +59,12 @@ function AuthForms({ notice }: { notice: string | null }) {
     try {
       if (mode === 'login') {
         const { data } = await login({ variables: { input: { email, password } } });
-        if (data) signIn(data.login.accessToken);
+        if (data) signIn(data.login.accessToken, data.login.refreshToken);
       } else {
         const { data } = await register({
           variables: { input: { email, password, name: name || null } },
         });
-        if (data) signIn(data.register.accessToken);
+        if (data) signIn(data.register.accessToken, data.register.refreshToken);
       }
     } catch (err) {
       setError(errorText(err));

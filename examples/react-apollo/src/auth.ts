@@ -27,12 +27,35 @@ export interface AuthState {
   status: AuthStatus;
   /** Why the user sees the login form again (session expired, logged out elsewhere). */
   notice: string | null;
+  /**
+   * The server sent the refresh token in the response body: it is not in
+   * cookie mode (AUTH_REFRESH_COOKIE=true). This app keeps no token a script
+   * could read, so a reload signs the user out; the page says so.
+   */
+  cookieModeOff: boolean;
+}
+
+/** Remembered for this tab, so that the sign-out a reload causes is explained. */
+const COOKIE_MODE_OFF_KEY = 'auth-api-example:cookie-mode-off';
+export const COOKIE_MODE_OFF_NOTICE =
+  'The reload signed you out: the API is not in cookie mode, so this app has no refresh token to restore your session with.';
+
+function rememberedCookieModeOff(): boolean {
+  try {
+    return sessionStorage.getItem(COOKIE_MODE_OFF_KEY) === '1';
+  } catch {
+    return false;
+  }
 }
 
 let accessToken: string | null = null;
 /** Local clock time after which the access token is known to be expired (from its JWT exp - iat). */
 let accessTokenDeadline = 0;
-let state: AuthState = { status: 'loading', notice: null };
+let state: AuthState = {
+  status: 'loading',
+  notice: null,
+  cookieModeOff: rememberedCookieModeOff(),
+};
 const listeners = new Set<() => void>();
 const sessionEndedHandlers = new Set<() => void | Promise<void>>();
 
@@ -75,11 +98,25 @@ function deadlineOf(token: string): number {
   return Number.POSITIVE_INFINITY;
 }
 
-/** After login, register or a refresh: keep the new access token (memory only). */
-export function signIn(token: string): void {
+/**
+ * After login, register or a refresh: keep the new access token (memory
+ * only). `refreshToken` is the payload's: non-null means the server is not in
+ * cookie mode (the token is not kept; the page warns).
+ */
+export function signIn(token: string, refreshToken: string | null = null): void {
   accessToken = token;
   accessTokenDeadline = deadlineOf(token);
-  if (state.status !== 'signed-in') setState({ status: 'signed-in', notice: null });
+  const cookieModeOff = state.cookieModeOff || refreshToken !== null;
+  if (cookieModeOff && !state.cookieModeOff) {
+    try {
+      sessionStorage.setItem(COOKIE_MODE_OFF_KEY, '1');
+    } catch {
+      /* storage unavailable: the warning still shows until a reload */
+    }
+  }
+  if (state.status !== 'signed-in' || cookieModeOff !== state.cookieModeOff) {
+    setState({ status: 'signed-in', notice: null, cookieModeOff });
+  }
 }
 
 /** Runs when a session ends (refresh refused, logout, logout in another tab): Apollo clears its store. */
@@ -92,7 +129,7 @@ export function onSessionEnded(handler: () => void | Promise<void>): () => void 
 export async function endSession(notice: string | null, broadcastToTabs = false): Promise<void> {
   accessToken = null;
   accessTokenDeadline = 0;
-  setState({ status: 'signed-out', notice });
+  setState({ status: 'signed-out', notice, cookieModeOff: state.cookieModeOff });
   if (broadcastToTabs) channel?.postMessage({ type: 'signed-out' });
   await Promise.all([...sessionEndedHandlers].map((h) => h()));
 }
@@ -120,7 +157,10 @@ export function refreshAccessToken(options: { quiet?: boolean } = {}): Promise<s
         signIn(result.token);
         return result.token;
       }
-      await endSession(options.quiet ? null : result.reason);
+      // A quiet refresh (page load) says nothing, unless this tab knows the
+      // server is not in cookie mode: then that is why.
+      const quietNotice = state.cookieModeOff ? COOKIE_MODE_OFF_NOTICE : null;
+      await endSession(options.quiet ? quietNotice : result.reason);
       return null;
     } finally {
       inFlight = null;
