@@ -130,6 +130,8 @@ export const envSchema = z
     AUTH_LOGIN_FAILURE_WINDOW: duration('AUTH_LOGIN_FAILURE_WINDOW', 1000, 86_400_000).default(
       15 * 60_000,
     ),
+    /** Without REDIS_URL: accounts whose failed logins are kept in memory, least recently used dropped first. */
+    AUTH_LOGIN_TRACKED_MAX: int(100, 100_000_000).default(100_000),
     /** Live sessions one user may have; a login beyond it revokes the least recently used. */
     AUTH_MAX_SESSIONS: int(1, 10_000).default(50),
     /** Emails that get the ADMIN role once their address is verified (verifyEmail or a reset). */

@@ -34,17 +34,31 @@ interface Entry {
   resetAt: number;
 }
 
-/** One process's memory: fine for a single instance; REDIS_URL shares it across instances. */
+/**
+ * One process's memory: fine for a single instance; REDIS_URL shares it
+ * across instances. At most AUTH_LOGIN_TRACKED_MAX accounts are kept, least
+ * recently used first out, and every call is O(1): a Map in use order (an
+ * entry used is moved to the end; the oldest is the first key), expired
+ * entries replaced when next used. Nothing ever scans the whole map, however
+ * many distinct emails a flood tries.
+ *
+ * What the cap costs: an account's count can be pushed out by
+ * AUTH_LOGIN_TRACKED_MAX other accounts used after it (and its lock with
+ * it), which at the per-IP limit takes a flood far longer than the lock's
+ * window.
+ */
 @Injectable()
 export class MemoryLoginAttemptStore extends LoginAttemptStore {
   private readonly entries = new Map<string, Entry>();
   private readonly max: number;
   private readonly windowMs: number;
+  private readonly capacity: number;
 
   constructor(config: AppConfig) {
     super();
     this.max = config.env.AUTH_LOGIN_MAX_FAILURES;
     this.windowMs = config.env.AUTH_LOGIN_FAILURE_WINDOW;
+    this.capacity = config.env.AUTH_LOGIN_TRACKED_MAX;
   }
 
   async reserve(account: string): Promise<Reservation> {
@@ -67,22 +81,25 @@ export class MemoryLoginAttemptStore extends LoginAttemptStore {
     this.entries.delete(account);
   }
 
-  /** The live entry of an account (a new one when absent or expired). */
+  /** How many accounts are tracked (tests, metrics). */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The live entry of an account, now the most recently used (a new one when absent or expired). */
   private entry(account: string): Entry {
     const now = Date.now();
     let e = this.entries.get(account);
+    if (e) this.entries.delete(account);
     if (!e || e.resetAt <= now) {
       e = { failures: 0, resetAt: now + this.windowMs };
-      this.sweep(now);
-      this.entries.set(account, e);
+      if (this.entries.size >= this.capacity) {
+        // The least recently used account: the first key in the Map's order.
+        this.entries.delete(this.entries.keys().next().value!);
+      }
     }
+    this.entries.set(account, e);
     return e;
-  }
-
-  /** Bounded memory: drop expired entries once the map grows. */
-  private sweep(now: number): void {
-    if (this.entries.size < 10_000) return;
-    for (const [k, e] of this.entries) if (e.resetAt <= now) this.entries.delete(k);
   }
 }
 
