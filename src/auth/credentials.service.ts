@@ -58,7 +58,24 @@ export class CredentialsService {
     }
     await this.attempts.clear(email);
     if (user.disabledAt) throw accountDisabled();
+    if (this.passwords.needsRehash(user.passwordHash)) this.rehash(user, password);
     return user;
+  }
+
+  /**
+   * A stored hash of another cost than BCRYPT_ROUNDS is replaced by one at
+   * the current cost after a correct password (in the background: the login
+   * does not wait; under load the hashing queue may refuse it, and the next
+   * login tries again). Until then a known email's check takes the old
+   * cost's time while an unknown one's takes the current cost's.
+   */
+  private rehash(user: UserCredentialsRow, password: string): void {
+    this.passwords
+      .hash(password)
+      .then((hash) => this.users.rehash(user.id, user.passwordHash, hash))
+      .catch((e: unknown) =>
+        this.logger.debug({ event: 'rehash_skipped', userId: user.id, reason: String(e) }),
+      );
   }
 
   private async check(
