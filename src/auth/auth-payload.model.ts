@@ -20,4 +20,11 @@ export class AuthPayload {
 
   @Field(() => User)
   user: User;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'After a login, register or second factor: proof that this device signed in to this account. Send it back in LoginInput.deviceToken: a flood of wrong guesses on the account then does not lock this device out. Null in cookie mode (an HttpOnly cookie instead) and on refreshes.',
+  })
+  deviceToken: string | null;
 }

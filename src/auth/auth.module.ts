@@ -3,6 +3,7 @@ import { Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
 import { AccountModule } from '../account/account.module.js';
 import { AppConfig } from '../config/app-config.js';
+import { DevicesModule } from '../devices/devices.module.js';
 import { LockoutModule } from '../lockout/lockout.module.js';
 import { PasswordsModule } from '../passwords/passwords.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
@@ -29,6 +30,7 @@ import { TokenService } from './token.service.js';
     SessionsModule,
     PasswordsModule,
     LockoutModule,
+    DevicesModule,
     AccountModule,
     JwtModule.registerAsync({
       inject: [AppConfig],

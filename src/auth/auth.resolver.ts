@@ -58,7 +58,11 @@ export class AuthResolver {
     @Client() client: ClientInfo,
     @Context() ctx: GqlContext,
   ) {
-    return this.transport.deliver(ctx.res, await this.logins.login(input, client));
+    const deviceToken = this.transport.readDevice(ctx.req, input.deviceToken);
+    return this.transport.deliver(
+      ctx.res,
+      await this.logins.login({ ...input, deviceToken }, client),
+    );
   }
 
   @Mutation(() => AuthPayload, {

@@ -4,6 +4,8 @@ import { AppError, INVALID_CREDENTIALS } from '../common/errors.js';
 import { EMAIL_MAX, normaliseEmail, passwordTooLarge } from '../common/rules.js';
 import type { ClientInfo } from '../graphql/client-info.decorator.js';
 import { LoginAttemptStore } from '../lockout/login-attempts.js';
+import { DeviceTokenService, type TrustedDevice } from '../devices/device-token.service.js';
+import type { HashLane } from '../passwords/hash-queue.js';
 import { PasswordService } from '../passwords/password.service.js';
 import { UsersRepository, type UserCredentialsRow } from '../users/users.repository.js';
 import { logAuthEvent } from './auth-log.js';
@@ -25,6 +27,7 @@ export class CredentialsService {
     private readonly passwords: PasswordService,
     private readonly attempts: LoginAttemptStore,
     private readonly audit: AuditRepository,
+    private readonly devices: DeviceTokenService,
   ) {}
 
   /**
@@ -37,10 +40,14 @@ export class CredentialsService {
     emailInput: string,
     password: string,
     client: ClientInfo,
+    opts: { deviceToken?: string | null } = {},
   ): Promise<UserCredentialsRow> {
     const email = normaliseEmail(emailInput);
-    const reservation = await this.attempts.reserve(email);
-    if (reservation.retryAfterSeconds > 0) {
+    const device = await this.trustedDevice(opts.deviceToken, email, client);
+    // A trusted device is not held by the account's lock (that lock is for
+    // strangers); its own attempts were counted against its token.
+    const reservation = device ? null : await this.attempts.reserve(email);
+    if (reservation && reservation.retryAfterSeconds > 0) {
       logAuthEvent(this.logger, 'warn', client, {
         event: 'login_locked',
         retryAfterSeconds: reservation.retryAfterSeconds,
@@ -51,15 +58,38 @@ export class CredentialsService {
         `Too many failed logins for this account: try again in ${reservation.retryAfterSeconds} s`,
       );
     }
-    const { user, ok } = await this.check(email, password);
+    const { user, ok } = await this.check(email, password, device ? 'trusted' : 'default');
     if (!ok || !user) {
-      await this.failed(user?.id ?? null, client, reservation.remaining === 0);
+      await this.failed(user?.id ?? null, client, reservation?.remaining === 0);
       throw AppError.unauthenticated(INVALID_CREDENTIALS);
     }
-    await this.attempts.clear(email);
+    // A trusted device's success clears its own count only: the strangers'
+    // count on the account (and their lock) stays.
+    await this.attempts.clear(device ? device.key : email);
     if (user.disabledAt) throw accountDisabled();
     if (this.passwords.needsRehash(user.passwordHash)) this.rehash(user, password);
     return user;
+  }
+
+  /**
+   * The device of a valid device token for this account (src/devices), with
+   * this attempt counted against it; null for no token, an invalid or
+   * expired one, another account's, or one whose attempts are used up (then
+   * the login is an untrusted one, under the account's lock).
+   */
+  private async trustedDevice(
+    token: string | null | undefined,
+    email: string,
+    client: ClientInfo,
+  ): Promise<TrustedDevice | null> {
+    const device = this.devices.verify(token, email);
+    if (!device) return null;
+    const r = await this.attempts.reserve(device.key);
+    if (r.retryAfterSeconds > 0) {
+      logAuthEvent(this.logger, 'warn', client, { event: 'device_token_locked' });
+      return null;
+    }
+    return device;
   }
 
   /**
@@ -81,13 +111,14 @@ export class CredentialsService {
   private async check(
     email: string,
     password: string,
+    lane: HashLane,
   ): Promise<{ user: UserCredentialsRow | null; ok: boolean }> {
     // Too big to be anyone's: a failure, without any hashing.
     if (passwordTooLarge(password) || email.length > EMAIL_MAX) return { user: null, ok: false };
     const user = await this.users.findByEmail(email);
     const ok = user
-      ? await this.passwords.verify(password, user.passwordHash)
-      : await this.passwords.verifyDummy(password);
+      ? await this.passwords.verify(password, user.passwordHash, lane)
+      : await this.passwords.verifyDummy(password, lane);
     return { user, ok };
   }
 

@@ -15,10 +15,12 @@ export class LoginService {
   ) {}
 
   async login(
-    input: { email: string; password: string },
+    input: { email: string; password: string; deviceToken?: string | null },
     client: ClientInfo,
   ): Promise<IssuedTokens> {
-    const user = await this.credentials.verify(input.email, input.password, client);
+    const user = await this.credentials.verify(input.email, input.password, client, {
+      deviceToken: input.deviceToken,
+    });
     const issued = await this.issuer.open(
       user,
       { amr: AMR_PASSWORD, credentialsVersion: user.credentialsVersion },

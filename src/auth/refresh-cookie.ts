@@ -40,7 +40,25 @@ export class RefreshTokenTransport {
     } else {
       p.refreshToken = t.refreshToken;
     }
+    p.deviceToken = null;
+    if (t.deviceToken) {
+      if (this.cookieMode) {
+        res.setCookie(this.config.env.AUTH_DEVICE_COOKIE_NAME, t.deviceToken, {
+          ...this.attributes(),
+          maxAge: Math.floor(this.config.env.AUTH_DEVICE_TOKEN_TTL / 1000),
+        });
+      } else {
+        p.deviceToken = t.deviceToken;
+      }
+    }
     return p;
+  }
+
+  /** The device token given in the login input, else (cookie mode only) the device cookie's. */
+  readDevice(req: FastifyRequest, fromInput?: string | null): string | null {
+    if (fromInput) return fromInput;
+    if (!this.cookieMode) return null;
+    return req.cookies?.[this.config.env.AUTH_DEVICE_COOKIE_NAME] ?? null;
   }
 
   /** The token given in the input, else (cookie mode only) the cookie's. */

@@ -8,6 +8,7 @@ import type { ClientInfo } from '../graphql/client-info.decorator.js';
 import { SessionsRepository } from '../sessions/sessions.repository.js';
 import { toUser, type PublicUserRow, type User } from '../users/user.model.js';
 import { UsersRepository } from '../users/users.repository.js';
+import { DeviceTokenService } from '../devices/device-token.service.js';
 import { TokenService } from './token.service.js';
 
 /** What a login, a register, a refresh or a second factor hands to the client. */
@@ -17,6 +18,8 @@ export interface IssuedTokens {
   refreshToken: string;
   refreshTokenExpiresAt: Date;
   user: User;
+  /** A new device token (src/devices), after a login, register or second factor; not on a refresh. */
+  deviceToken?: string | null;
 }
 
 /** Password only, or password and a one-time code (RFC 8176). */
@@ -35,6 +38,7 @@ export class SessionIssuer {
     private readonly sessions: SessionsRepository,
     private readonly users: UsersRepository,
     private readonly tokens: TokenService,
+    private readonly devices: DeviceTokenService,
   ) {}
 
   /**
@@ -73,7 +77,10 @@ export class SessionIssuer {
       // The credentials changed while they were being checked.
       throw AppError.unauthenticated(INVALID_CREDENTIALS, 'CREDENTIALS_CHANGED');
     }
-    return this.issue(user, sessionId, opts.amr, refreshToken, expiresAt);
+    return {
+      ...this.issue(user, sessionId, opts.amr, refreshToken, expiresAt),
+      deviceToken: this.devices.issue(user.email),
+    };
   }
 
   /** The tokens of a session that exists (a new session, or a rotation). */

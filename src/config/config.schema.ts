@@ -130,6 +130,18 @@ export const envSchema = z
     AUTH_LOGIN_FAILURE_WINDOW: duration('AUTH_LOGIN_FAILURE_WINDOW', 1000, 86_400_000).default(
       15 * 60_000,
     ),
+    /**
+     * Device tokens (src/devices): a login from a device that logged in to the
+     * account before is not held by the account's lock and is hashed first.
+     */
+    AUTH_DEVICE_TOKENS: bool.default(true),
+    AUTH_DEVICE_TOKEN_TTL: duration('AUTH_DEVICE_TOKEN_TTL', 1000, 3 * 366 * 86_400_000).default(
+      90 * 86_400_000,
+    ),
+    AUTH_DEVICE_COOKIE_NAME: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/)
+      .default('device_token'),
     /** Without REDIS_URL: accounts whose failed logins are kept in memory, least recently used dropped first. */
     AUTH_LOGIN_TRACKED_MAX: int(100, 100_000_000).default(100_000),
     /** Live sessions one user may have; a login beyond it revokes the least recently used. */

@@ -2,6 +2,7 @@ import { JwtService } from '@nestjs/jwt';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { RefreshService } from '../../src/auth/refresh.service.js';
 import { SessionIssuer } from '../../src/auth/session-issuer.service.js';
+import { DeviceTokenService } from '../../src/devices/device-token.service.js';
 import { TokenService } from '../../src/auth/token.service.js';
 import type { AuditRepository } from '../../src/audit/audit.repository.js';
 import { AppError } from '../../src/common/errors.js';
@@ -130,6 +131,7 @@ function setup(env: Record<string, string> = {}) {
     sessions as unknown as SessionsRepository,
     {} as never,
     tokens,
+    new DeviceTokenService(config),
   );
   const service = new RefreshService(
     config,

@@ -36,6 +36,16 @@ export class LoginInput {
   @Field()
   @IsPasswordAttempt()
   password: string;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'The deviceToken of an earlier AuthPayload for this account (cookie mode: the cookie is used). An unknown, expired or another account’s token is ignored.',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(MAX_TOKEN)
+  deviceToken?: string | null;
 }
 
 @InputType()
