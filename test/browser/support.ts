@@ -171,6 +171,8 @@ export async function startStack(env: NodeJS.ProcessEnv = {}): Promise<Stack> {
   if (!existsSync(SERVER_MAIN) || !existsSync(WEB_OUT)) buildAll();
   const work = mkdtempSync(join(tmpdir(), 'auth-browser-'));
   const apiPort = await freePort();
+  const webPort = await freePort();
+  const base = `http://127.0.0.1:${webPort}`;
   const api = start(process.execPath, [SERVER_MAIN], ROOT, {
     NODE_ENV: 'development',
     HOST: '127.0.0.1',
@@ -184,6 +186,8 @@ export async function startStack(env: NodeJS.ProcessEnv = {}): Promise<Stack> {
     // A test makes many refreshes and logins from one IP; the limits are not what it tests.
     AUTH_RATE_LIMIT: '1000',
     LOG_LEVEL: 'warn',
+    // The links in the API's mails open the example's pages.
+    APP_URL: base,
     ...env,
   });
   let web: Proc | undefined;
@@ -196,7 +200,6 @@ export async function startStack(env: NodeJS.ProcessEnv = {}): Promise<Stack> {
   try {
     const apiUrl = `http://127.0.0.1:${apiPort}`;
     await waitForHttp(`${apiUrl}/health`, api, 'the API');
-    const webPort = await freePort();
     web = start(
       process.execPath,
       [
@@ -213,7 +216,6 @@ export async function startStack(env: NodeJS.ProcessEnv = {}): Promise<Stack> {
       EXAMPLE,
       { API_URL: apiUrl },
     );
-    const base = `http://127.0.0.1:${webPort}`;
     await waitForHttp(base + '/', web, 'vite preview');
     context = await chromium.launchPersistentContext(join(work, 'chromium-profile'), {
       executablePath: CHROMIUM,

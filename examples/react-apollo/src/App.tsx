@@ -11,6 +11,9 @@ import {
   SessionsDocument,
   type SessionsQuery,
 } from './generated/graphql';
+import { accountPage } from './account/AccountPages';
+import { ForgotPassword } from './account/ForgotPassword';
+import { VerifyEmailBanner } from './account/VerifyEmailBanner';
 
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -18,6 +21,15 @@ function errorText(e: unknown): string {
 
 export function App() {
   const auth = useSyncExternalStore(subscribe, getAuthState);
+  // The pages the API's mails link to (/verify-email, /reset-password).
+  const page = accountPage(window.location.pathname);
+  if (page)
+    return (
+      <main>
+        <h1>Auth API · React + Apollo</h1>
+        {page}
+      </main>
+    );
   return (
     <main>
       <h1>Auth API · React + Apollo</h1>
@@ -135,6 +147,7 @@ function AuthForms({ notice }: { notice: string | null }) {
           </p>
         )}
       </form>
+      {mode === 'login' && <ForgotPassword />}
     </section>
   );
 }
@@ -170,6 +183,9 @@ function Dashboard() {
 
   return (
     <>
+      {me.data && !me.data.me.emailVerified && (
+        <VerifyEmailBanner email={me.data.me.email} onVerified={() => me.refetch()} />
+      )}
       <section className="card" data-testid="me">
         <h2>Me</h2>
         {me.loading && !me.data && <p>Loading…</p>}
