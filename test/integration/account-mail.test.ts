@@ -599,4 +599,30 @@ describe('token lifetimes and the per-IP limit', () => {
     );
     expect(other.data.requestPasswordReset).toBe(true);
   });
+
+  it('verifyEmail and resetPassword are limited per IP as well: the 4th call is TOO_MANY_REQUESTS', async () => {
+    const calls = {
+      verifyEmail: (ip: object) => op(t, VerifyEmailDocument, { token: 'C'.repeat(43) }, ip),
+      resetPassword: (ip: object) =>
+        op(
+          t,
+          ResetPasswordDocument,
+          { input: { token: 'C'.repeat(43), newPassword: NEW_PASSWORD } },
+          ip,
+        ),
+    };
+    for (const [name, call] of Object.entries(calls)) {
+      const ip = {
+        headers: { 'x-forwarded-for': name === 'verifyEmail' ? '203.0.113.9' : '203.0.113.10' },
+      };
+      const answers = [];
+      for (let i = 0; i < 4; i++) answers.push((await call(ip)).code);
+      expect(answers, name).toEqual([
+        'BAD_USER_INPUT',
+        'BAD_USER_INPUT',
+        'BAD_USER_INPUT',
+        'TOO_MANY_REQUESTS',
+      ]);
+    }
+  });
 });
