@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -205,6 +206,27 @@ function canConnect(url: string): Promise<boolean> {
     () => false,
   );
 }
+
+describe('production refuses to start without a mail server', () => {
+  it('no SMTP_URL: exits 1 naming it, before opening anything', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'auth-api-nosmtp-'));
+    try {
+      const env: Record<string, string> = { ...baseEnv(dataDir), PATH: process.env.PATH ?? '' };
+      delete env.SMTP_URL;
+      const r = spawnSync(process.execPath, ['dist/main.mjs'], {
+        cwd: ROOT,
+        env,
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain('SMTP_URL: is required in production');
+      expect(r.stdout).not.toContain('"event":"listening"');
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
 
 describe('graceful shutdown (SIGTERM) and restart', () => {
   let dataDir: string;
