@@ -14,6 +14,7 @@ import {
 import { accountPage } from './account/AccountPages';
 import { ForgotPassword } from './account/ForgotPassword';
 import { VerifyEmailBanner } from './account/VerifyEmailBanner';
+import { SecurityLog } from './SecurityLog';
 
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -241,6 +242,7 @@ function Dashboard() {
         refetch={() => sessions.refetch()}
       />
       <ChangePassword onChanged={() => sessions.refetch()} />
+      <SecurityLog />
     </>
   );
 }
