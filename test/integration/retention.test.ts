@@ -145,6 +145,9 @@ describe('retention cleanup', () => {
 
   it('expired verification/reset tokens and second-factor challenges go; unexpired ones stay (used or not)', async () => {
     const u = await register(t);
+    // register's own verification token (unexpired) stays too
+    const [registered] = await prisma().accountToken.findMany({ where: { userId: u.user.id } });
+    expect(registered?.purpose).toBe('VERIFY_EMAIL');
     const token = (expiresAt: Date, usedAt: Date | null = null) =>
       prisma().accountToken.create({
         data: {
@@ -172,7 +175,7 @@ describe('retention cleanup', () => {
     const tokens = (await prisma().accountToken.findMany({ where: { userId: u.user.id } })).map(
       (x) => x.id,
     );
-    expect(tokens.sort()).toEqual([valid.id, usedValid.id].sort());
+    expect(tokens.sort()).toEqual([registered.id, valid.id, usedValid.id].sort());
     expect(tokens).not.toContain(expired.id);
     expect(tokens).not.toContain(usedExpired.id);
     const challenges = (await prisma().mfaChallenge.findMany({ where: { userId: u.user.id } })).map(
