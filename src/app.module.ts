@@ -20,6 +20,7 @@ import { graphqlOptions } from './graphql/graphql.options.js';
 import { InputPipe } from './graphql/input.pipe.js';
 import { HealthModule } from './health/health.module.js';
 import { MailModule } from './mail/mail.module.js';
+import { MfaModule } from './mfa/mfa.module.js';
 import { REDIS, RedisModule } from './redis/redis.module.js';
 import { RetentionModule } from './retention/retention.module.js';
 import { SessionsModule } from './sessions/sessions.module.js';
@@ -66,6 +67,7 @@ export class AppModule {
         MailModule,
         RetentionModule,
         AccountModule,
+        MfaModule,
         HealthModule,
       ],
       providers: [

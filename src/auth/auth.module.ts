@@ -5,6 +5,7 @@ import { AccountModule } from '../account/account.module.js';
 import { AppConfig } from '../config/app-config.js';
 import { DevicesModule } from '../devices/devices.module.js';
 import { LockoutModule } from '../lockout/lockout.module.js';
+import { MfaChallengesModule } from '../mfa/mfa-challenges.module.js';
 import { PasswordsModule } from '../passwords/passwords.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { UsersModule } from '../users/users.module.js';
@@ -32,6 +33,7 @@ import { TokenService } from './token.service.js';
     LockoutModule,
     DevicesModule,
     AccountModule,
+    MfaChallengesModule,
     JwtModule.registerAsync({
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({

@@ -1,10 +1,16 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { AppError } from '../common/errors.js';
 import type { ClientInfo } from '../graphql/client-info.decorator.js';
+import { MfaChallenges } from '../mfa/mfa-challenges.js';
 import { logAuthEvent } from './auth-log.js';
 import { CredentialsService } from './credentials.service.js';
 import { AMR_PASSWORD, SessionIssuer, type IssuedTokens } from './session-issuer.service.js';
 
-/** login: the password check, then a session at the version of the credentials checked. */
+/**
+ * login: the password check, then a session at the version of the
+ * credentials checked; for an account with a second factor, no session but
+ * MFA_REQUIRED with the mfaToken of a new challenge (verifyMfa opens it).
+ */
 @Injectable()
 export class LoginService {
   private readonly logger = new Logger('Auth');
@@ -12,6 +18,7 @@ export class LoginService {
   constructor(
     private readonly credentials: CredentialsService,
     private readonly issuer: SessionIssuer,
+    private readonly mfa: MfaChallenges,
   ) {}
 
   async login(
@@ -21,6 +28,11 @@ export class LoginService {
     const user = await this.credentials.verify(input.email, input.password, client, {
       deviceToken: input.deviceToken,
     });
+    if (user.mfaEnabled) {
+      const mfaToken = await this.mfa.start(user);
+      logAuthEvent(this.logger, 'log', client, { event: 'mfa_required', userId: user.id });
+      throw AppError.mfaRequired(mfaToken);
+    }
     const issued = await this.issuer.open(
       user,
       { amr: AMR_PASSWORD, credentialsVersion: user.credentialsVersion },

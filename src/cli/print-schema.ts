@@ -8,6 +8,7 @@ import { AccountResolver } from '../account/account.resolver.js';
 import { AdminResolver } from '../admin/admin.resolver.js';
 import { AuditResolver } from '../audit/audit.resolver.js';
 import { AuthResolver } from '../auth/auth.resolver.js';
+import { MfaResolver } from '../mfa/mfa.resolver.js';
 import { SessionsResolver } from '../sessions/sessions.resolver.js';
 import { UsersResolver } from '../users/users.resolver.js';
 
@@ -19,6 +20,7 @@ export const RESOLVERS = [
   AuditResolver,
   AdminResolver,
   AccountResolver,
+  MfaResolver,
 ];
 
 const HEADER = `# ------------------------------------------------------

@@ -27,6 +27,11 @@ export const USER_AGENT_MAX = 512;
 /** An opaque token of ours: 32 random bytes in base64url (refresh, verification, reset, mfa tokens). */
 export const OPAQUE_TOKEN = /^[A-Za-z0-9_-]{43}$/;
 
+/** A TOTP code as typed: exactly 6 digits (RFC 6238 with the usual 6 digits). */
+export const TOTP_CODE = /^\d{6}$/;
+/** A recovery code as typed: 20 hex digits, any case, single dashes or spaces between (as shown: 5-5-5-5). */
+export const RECOVERY_CODE = /^[0-9a-fA-F](?:[ -]?[0-9a-fA-F]){19}$/;
+
 const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Controls other than tab, line feed and carriage return; PostgreSQL refuses NUL in text. */
@@ -107,4 +112,15 @@ export function isUuid(s: unknown): s is string {
 
 export function isOpaqueToken(s: unknown): s is string {
   return typeof s === 'string' && OPAQUE_TOKEN.test(s);
+}
+
+/** A second-factor code: a TOTP code or a recovery code (anything else never reaches the database). */
+export function mfaCodeProblem(code: string): string | null {
+  return TOTP_CODE.test(code) || RECOVERY_CODE.test(code)
+    ? null
+    : 'must be a 6-digit code or a recovery code';
+}
+
+export function totpCodeProblem(code: string): string | null {
+  return TOTP_CODE.test(code) ? null : 'must be a 6-digit code';
 }

@@ -3,9 +3,11 @@ import {
   emailProblem,
   isOpaqueToken,
   isUuid,
+  mfaCodeProblem,
   nameProblem,
   newPasswordProblem,
   PASSWORD_MAX_BYTES,
+  totpCodeProblem,
 } from './rules.js';
 
 /**
@@ -93,6 +95,12 @@ export const IsDisplayName = (o?: ValidationOptions) => rule('isDisplayName', st
 /** One of our opaque tokens (43 base64url characters): anything else never reaches the database. */
 export const IsOpaqueToken = (o?: ValidationOptions) =>
   rule('isOpaqueToken', (v) => (isOpaqueToken(v) ? null : 'is not a valid token'), o);
+
+/** A current TOTP code: 6 digits. */
+export const IsTotpCode = (o?: ValidationOptions) => rule('isTotpCode', str(totpCodeProblem), o);
+
+/** A TOTP code or a recovery code (verifyMfa, disableTotp, regenerateRecoveryCodes). */
+export const IsMfaCode = (o?: ValidationOptions) => rule('isMfaCode', str(mfaCodeProblem), o);
 
 export const IsId = (o?: ValidationOptions) =>
   rule('isId', (v) => (isUuid(v) ? null : 'must be an id'), o);

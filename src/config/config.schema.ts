@@ -56,6 +56,11 @@ function isBaseUrl(value: string): boolean {
   }
 }
 
+/** A key of 32 bytes in base64 (standard or url-safe alphabet, padding optional). */
+export function isKey32(value: string): boolean {
+  return /^[A-Za-z0-9+/_-]{43}=?$/.test(value) && Buffer.from(value, 'base64').length === 32;
+}
+
 const PLACEHOLDER_SECRETS = new Set([
   'changeme',
   'change-me',
@@ -187,6 +192,24 @@ export const envSchema = z
     MAIL_GIVE_UP_AFTER: duration('MAIL_GIVE_UP_AFTER', 1000, 30 * 86_400_000).default(86_400_000),
     /** A claimed mail whose worker died is claimed again after this (keep it above a send's timeouts, 60 s). */
     MAIL_CLAIM_LEASE: duration('MAIL_CLAIM_LEASE', 1000, 86_400_000).default(120_000),
+    /** Encrypts TOTP secrets at rest (AES-256-GCM): 32 bytes, base64. Required in production; else generated in DATA_DIR. */
+    MFA_ENCRYPTION_KEY: z
+      .string()
+      .trim()
+      .optional()
+      .transform((v) => (v ? v : undefined))
+      .refine(
+        (v) => v === undefined || isKey32(v),
+        'must be 32 bytes in base64 (openssl rand -base64 32)',
+      ),
+    /** More keys (comma-separated) that decrypt TOTP secrets but never encrypt: the previous key of a rotation. */
+    MFA_DECRYPTION_KEYS: list
+      .refine((keys) => keys.every(isKey32), 'must be keys of 32 bytes in base64, comma-separated')
+      .default([]),
+    /** The lifetime of an mfaToken (the second step of a login). */
+    MFA_CHALLENGE_TTL: duration('MFA_CHALLENGE_TTL', 1000, 3_600_000).default(5 * 60_000),
+    /** The issuer an authenticator app shows next to the account (otpauth URI). */
+    MFA_ISSUER: z.string().trim().min(1).max(100).default('auth-api'),
     REDIS_URL: z
       .string()
       .trim()
@@ -234,6 +257,13 @@ export const envSchema = z
         code: 'custom',
         path: ['SMTP_URL'],
         message: 'is required in production (the mail server for verification and reset mails)',
+      });
+    }
+    if (!env.MFA_ENCRYPTION_KEY) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MFA_ENCRYPTION_KEY'],
+        message: 'is required in production (32 bytes, base64: it encrypts the TOTP secrets)',
       });
     }
     const s = env.JWT_ACCESS_SECRET;

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { envSchema, parseEnv } from '../../src/config/config.schema.js';
@@ -41,6 +42,7 @@ describe('production configuration is checked at start', () => {
         NODE_ENV: 'production',
         JWT_ACCESS_SECRET: secret,
         SMTP_URL: 'smtps://user:pass@mail.example.com:465',
+        MFA_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
       }).SMTP_URL,
     ).toBe('smtps://user:pass@mail.example.com:465');
     // Outside production it may be unset: mails are written to DATA_DIR/mail.

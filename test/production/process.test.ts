@@ -35,6 +35,7 @@ function baseEnv(dataDir: string): Record<string, string> {
     JWT_ACCESS_SECRET: SECRET,
     // Required in production; nothing listens there (mails wait in the outbox).
     SMTP_URL: 'smtp://127.0.0.1:9',
+    MFA_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     DATA_DIR: dataDir,
     BCRYPT_ROUNDS: '4',
     LOG_LEVEL: 'info',

@@ -99,7 +99,10 @@ export async function startTestApp(
     PASSWORD_HASH_QUEUE: '10000',
     // Production requires a mail server; one that refuses connections does for tests
     // that send no mail (mails then wait in the outbox).
-    ...(production ? { SMTP_URL: 'smtp://127.0.0.1:9' } : {}),
+    // It also requires the key of the TOTP secrets.
+    ...(production
+      ? { SMTP_URL: 'smtp://127.0.0.1:9', MFA_ENCRYPTION_KEY: randomBytes(32).toString('base64') }
+      : {}),
     ...(pgDb ? { DATABASE_URL: pgDb.url } : {}),
     ...env,
   });

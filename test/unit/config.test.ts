@@ -7,6 +7,7 @@ import { ConfigError, parseEnv } from '../../src/config/config.schema.js';
 
 const SECRET = 'q7Zk2vN9pX4sR8tW1yB6cF3hJ5mL0nQ2'; // 32 characters, not a placeholder
 const SMTP_URL = 'smtp://mail.example.com:587'; // required in production
+const MFA_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64'); // required in production
 
 function errorOf(raw: Record<string, string>): string {
   try {
@@ -115,7 +116,8 @@ describe('parseEnv', () => {
 
   it('production with a real secret is accepted; development needs none', () => {
     expect(
-      parseEnv({ NODE_ENV: 'production', JWT_ACCESS_SECRET: SECRET, SMTP_URL }).JWT_ACCESS_SECRET,
+      parseEnv({ NODE_ENV: 'production', JWT_ACCESS_SECRET: SECRET, SMTP_URL, MFA_ENCRYPTION_KEY })
+        .JWT_ACCESS_SECRET,
     ).toBe(SECRET);
     expect(() =>
       parseEnv({ NODE_ENV: 'development', JWT_ACCESS_SECRET: 'changeme' }),
@@ -140,7 +142,12 @@ describe('loadAppConfig', () => {
   });
 
   it('uses JWT_ACCESS_SECRET when given', async () => {
-    const c = await loadAppConfig({ NODE_ENV: 'production', JWT_ACCESS_SECRET: SECRET, SMTP_URL });
+    const c = await loadAppConfig({
+      NODE_ENV: 'production',
+      JWT_ACCESS_SECRET: SECRET,
+      SMTP_URL,
+      MFA_ENCRYPTION_KEY,
+    });
     expect(c.jwtAccessSecret).toBe(SECRET);
     expect(c.isProduction).toBe(true);
   });
