@@ -14,6 +14,9 @@ import {
 import { accountPage } from './account/AccountPages';
 import { ForgotPassword } from './account/ForgotPassword';
 import { VerifyEmailBanner } from './account/VerifyEmailBanner';
+import { mfaTokenOf } from './mfa/codes';
+import { MfaStep } from './mfa/MfaStep';
+import { TwoFactor } from './mfa/TwoFactor';
 import { SecurityLog } from './SecurityLog';
 
 function errorText(e: unknown): string {
@@ -62,6 +65,9 @@ function AuthForms({ notice }: { notice: string | null }) {
   const [password, setPassword] = useState('');
   const [name, setName] = useState('');
   const [error, setError] = useState<string | null>(null);
+  // The second step (src/mfa/MfaStep.tsx) after login answered MFA_REQUIRED.
+  const [mfa, setMfa] = useState<{ token: string } | null>(null);
+  const [stepNotice, setStepNotice] = useState<string | null>(null);
   const [login, loginState] = useMutation(LoginDocument);
   const [register, registerState] = useMutation(RegisterDocument);
   const busy = loginState.loading || registerState.loading;
@@ -80,9 +86,26 @@ function AuthForms({ notice }: { notice: string | null }) {
         if (data) signIn(data.register.accessToken, data.register.refreshToken);
       }
     } catch (err) {
-      setError(errorText(err));
+      const mfaToken = mfaTokenOf(err);
+      if (mfaToken) setMfa({ token: mfaToken });
+      else setError(errorText(err));
     }
   }
+
+  if (mfa)
+    return (
+      <section className="card" data-testid="auth-forms">
+        <h2>Two-step sign-in</h2>
+        <MfaStep
+          mfaToken={mfa.token}
+          onRestart={(why) => {
+            setMfa(null);
+            setPassword('');
+            setStepNotice(why);
+          }}
+        />
+      </section>
+    );
 
   return (
     <section className="card" data-testid="auth-forms">
@@ -104,9 +127,9 @@ function AuthForms({ notice }: { notice: string | null }) {
           Create account
         </button>
       </div>
-      {notice && (
+      {(stepNotice ?? notice) && (
         <p className="notice" data-testid="auth-notice">
-          {notice}
+          {stepNotice ?? notice}
         </p>
       )}
       <form onSubmit={submit} data-testid={`${mode}-form`}>
@@ -242,6 +265,7 @@ function Dashboard() {
         refetch={() => sessions.refetch()}
       />
       <ChangePassword onChanged={() => sessions.refetch()} />
+      <TwoFactor />
       <SecurityLog />
     </>
   );

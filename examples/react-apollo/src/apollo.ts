@@ -10,16 +10,20 @@ import {
   refreshAccessToken,
 } from './auth';
 
-/** Operations that authenticate by themselves: an UNAUTHENTICATED answer is final (wrong password...). */
-const AUTH_OPERATIONS = new Set(['Login', 'Register', 'RefreshToken', 'Logout']);
+/**
+ * Operations that authenticate by themselves: an UNAUTHENTICATED answer is
+ * final (wrong password, wrong second-factor code...).
+ */
+const AUTH_OPERATIONS = new Set(['Login', 'Register', 'RefreshToken', 'Logout', 'VerifyMfa']);
 
 /**
- * Not retried after UNAUTHENTICATED: a wrong `currentPassword` is also
- * UNAUTHENTICATED and counts as a failed login, so a blind retry would count
- * it twice. Instead the token is refreshed BEFORE sending when it is known to
- * be expired.
+ * Not retried after UNAUTHENTICATED: a wrong `currentPassword` (or a wrong
+ * second-factor code) is also UNAUTHENTICATED and counts as a failure, so a
+ * blind retry would count it twice (and a code that was accepted cannot be
+ * sent again anyway). Instead the token is refreshed BEFORE sending when it
+ * is known to be expired.
  */
-const REFRESH_BEFORE_ONLY = new Set(['ChangePassword']);
+const REFRESH_BEFORE_ONLY = new Set(['ChangePassword', 'DisableTotp', 'RegenerateRecoveryCodes']);
 
 function isUnauthenticated(result: ApolloLink.Result): boolean {
   const errors = (result as { errors?: readonly { extensions?: { code?: unknown } }[] }).errors;
