@@ -27,6 +27,8 @@ const jsQR: JsQR = typeof jsqrLoaded === 'function' ? jsqrLoaded : jsqrLoaded.de
 
 /** The enrolment screen (QR code, key, code field); docs/img/mfa-enrol.png is a copy of one. */
 const ENROL_SCREENSHOT = join(OUT, 'mfa-enrol.png');
+/** The recovery codes as shown once after confirming. */
+const CODES_SCREENSHOT = join(OUT, 'mfa-recovery-codes.png');
 
 describe.skipIf(!haveChromium)('React example: two-step sign-in (TOTP)', () => {
   let stack: Stack;
@@ -164,6 +166,7 @@ describe.skipIf(!haveChromium)('React example: two-step sign-in (TOTP)', () => {
     expect(recovery).toHaveLength(10);
     expect(new Set(recovery).size).toBe(10);
     expect(await page.getByTestId('mfa-enrolment').count()).toBe(0);
+    await page.getByTestId('two-factor').screenshot({ path: CODES_SCREENSHOT });
 
     // Copy: the clipboard holds the ten codes.
     await page.getByTestId('recovery-codes-copy').click();
