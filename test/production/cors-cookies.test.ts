@@ -133,12 +133,28 @@ describe('refresh cookie attributes (cookie mode, production)', () => {
     return { name: pair.slice(0, eq), value: pair.slice(eq + 1), map };
   }
 
+  /** The Set-Cookie header of the cookie with this name (exactly one). */
+  function cookieNamed(setCookie: string[], name: string) {
+    const found = setCookie.map(attrs).filter((c) => c.name === name);
+    expect(found).toHaveLength(1);
+    return found[0];
+  }
+
   it('login sets HttpOnly, SameSite, Secure, Path=/graphql, Max-Age within the session', async () => {
     const r = await t.gql(REGISTER, { i: { email: email('cookie'), password: PASSWORD } });
     expect(r.errors).toBeUndefined();
     expect(r.data.register.refreshToken).toBeNull();
-    expect(r.setCookie).toHaveLength(1);
-    const c = attrs(r.setCookie[0]);
+    // the refresh token, and the device token (src/devices), both as cookies
+    expect(r.setCookie.map((h: string) => attrs(h).name).sort()).toEqual([
+      'device_token',
+      'refresh_token',
+    ]);
+    const device = cookieNamed(r.setCookie, 'device_token');
+    expect(device.map.has('httponly')).toBe(true);
+    expect(device.map.has('secure')).toBe(true);
+    expect(device.map.get('samesite')?.toLowerCase()).toBe('strict');
+    expect(device.map.get('path')).toBe('/graphql');
+    const c = cookieNamed(r.setCookie, 'refresh_token');
     expect(c.name).toBe('refresh_token');
     expect(c.name.startsWith('__Host-')).toBe(false);
     expect(c.value).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -154,7 +170,8 @@ describe('refresh cookie attributes (cookie mode, production)', () => {
 
   it('logout clears the cookie with the same attributes', async () => {
     const r = await t.gql(REGISTER, { i: { email: email('cookie-out'), password: PASSWORD } });
-    const cookie = r.setCookie[0].split(';')[0];
+    const refresh = cookieNamed(r.setCookie, 'refresh_token');
+    const cookie = `${refresh.name}=${refresh.value}`;
     const out = await t.gql(LOGOUT, {}, { cookie });
     expect(out.data.logout).toBe(true);
     expect(out.setCookie).toHaveLength(1);
@@ -179,11 +196,12 @@ describe('refresh cookie outside production', () => {
     const t = await startTestApp({ NODE_ENV: 'development', AUTH_REFRESH_COOKIE: 'true' });
     try {
       const r = await t.gql(REGISTER, { i: { email: email('dev-cookie'), password: PASSWORD } });
-      const sc = r.setCookie[0].toLowerCase();
-      expect(sc).toContain('httponly');
-      expect(sc).toContain('samesite=strict');
-      expect(sc).toContain('path=/graphql');
-      expect(sc).not.toContain('secure');
+      const sc = (r.setCookie as string[]).find((h) => h.startsWith('refresh_token=')) ?? '';
+      expect(sc).not.toBe('');
+      expect(sc.toLowerCase()).toContain('httponly');
+      expect(sc.toLowerCase()).toContain('samesite=strict');
+      expect(sc.toLowerCase()).toContain('path=/graphql');
+      expect(sc.toLowerCase()).not.toContain('secure');
     } finally {
       await t.close();
     }
