@@ -6,6 +6,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { openDatabase, type Database } from './database/prisma.js';
+import { loadKeySet } from './keys/key-set.js';
 import {
   installRootLogger,
   nestLogger,
@@ -47,6 +48,9 @@ export async function createApp(
 ): Promise<NestFastifyApplication> {
   // JSON logs from the first line (the database is opened before the Nest app exists).
   const rootLogger = opts.rootLogger ?? installRootLogger(config, opts.logger === false);
+  // The signing keys first: a development key file in DATA_DIR that holds no
+  // usable key is a ConfigError (a plain message, exit 1), not a Nest init failure.
+  const keys = await loadKeySet(config);
   const db = opts.database ?? (await openDatabase(config));
   const adapter = new FastifyAdapter({
     trustProxy: fastifyTrustProxy(config.env.TRUST_PROXY),
@@ -63,7 +67,7 @@ export async function createApp(
     skipMiddie: true,
   });
   const app = await NestFactory.create<NestFastifyApplication>(
-    AppModule.forRoot(config, db),
+    AppModule.forRoot(config, db, keys),
     adapter,
     {
       bufferLogs: true,

@@ -19,6 +19,8 @@ import { FastifyApolloDriver } from './graphql/fastify-apollo.driver.js';
 import { graphqlOptions } from './graphql/graphql.options.js';
 import { InputPipe } from './graphql/input.pipe.js';
 import { HealthModule } from './health/health.module.js';
+import type { KeySet } from './keys/key-set.js';
+import { KeysModule } from './keys/keys.module.js';
 import { MailModule } from './mail/mail.module.js';
 import { MfaModule } from './mfa/mfa.module.js';
 import { REDIS, RedisModule } from './redis/redis.module.js';
@@ -35,7 +37,7 @@ export class AppModule {
    * (logging/logging.module.ts), and Nest's Logger is routed to pino in
    * app.factory.ts.
    */
-  static forRoot(config: AppConfig, db: Database): DynamicModule {
+  static forRoot(config: AppConfig, db: Database, keys: KeySet): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -59,6 +61,7 @@ export class AppModule {
             storage: redis ? new ThrottlerStorageRedisService(redis) : undefined,
           }),
         }),
+        KeysModule.forRoot(keys),
         AuditModule,
         UsersModule,
         SessionsModule,

@@ -1,8 +1,5 @@
-import { createSecretKey } from 'node:crypto';
 import { Module } from '@nestjs/common';
-import { JwtModule } from '@nestjs/jwt';
 import { AccountModule } from '../account/account.module.js';
-import { AppConfig } from '../config/app-config.js';
 import { DevicesModule } from '../devices/devices.module.js';
 import { LockoutModule } from '../lockout/lockout.module.js';
 import { MfaChallengesModule } from '../mfa/mfa-challenges.module.js';
@@ -34,16 +31,6 @@ import { TokenService } from './token.service.js';
     DevicesModule,
     AccountModule,
     MfaChallengesModule,
-    JwtModule.registerAsync({
-      inject: [AppConfig],
-      useFactory: (config: AppConfig) => ({
-        // A KeyObject, not the string: given a string, jsonwebtoken tries to
-        // parse it as a PEM key on every sign and verify (about 1 ms of CPU each).
-        secret: createSecretKey(Buffer.from(config.jwtAccessSecret)) as unknown as Buffer,
-        signOptions: { algorithm: 'HS256' },
-        verifyOptions: { algorithms: ['HS256'] },
-      }),
-    }),
   ],
   providers: [
     AuthResolver,

@@ -81,7 +81,7 @@ export class LogoutService {
   }
 
   private async byAccessToken(token: string | null | undefined): Promise<Target | null> {
-    const claims = token ? this.tokens.verifyAccessToken(token) : null;
+    const claims = token ? await this.tokens.verifyAccessToken(token) : null;
     if (!claims) return null;
     const session = await this.sessions.findLiveSession(claims.sid, new Date());
     return session && session.userId === claims.sub

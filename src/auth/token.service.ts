@@ -1,19 +1,19 @@
 import {
   createHash,
   createHmac,
-  createSecretKey,
   hkdfSync,
   randomBytes,
   randomUUID,
+  sign,
   type KeyObject,
 } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { JwtService } from '@nestjs/jwt';
-import jsonwebtoken, { type VerifyOptions } from 'jsonwebtoken';
+import { jwtVerify, type JWTHeaderParameters } from 'jose';
+import jsonwebtoken from 'jsonwebtoken';
 import { AppConfig } from '../config/app-config.js';
+import { KeySet } from '../keys/key-set.js';
 
 export const ACCESS_TOKEN_TYPE = 'access';
-export const JWT_ALGORITHM = 'HS256';
 
 /** Who and what an access token is for (its claims besides iss, aud, iat, exp, jti). */
 export interface AccessTokenSubject {
@@ -35,26 +35,30 @@ export interface AccessClaims {
 }
 
 /**
- * Access tokens (short-lived JWTs: HS256 pinned, exp/iss/aud/typ set and
- * checked, `sub` = user id, `sid` = session id) and refresh tokens (opaque,
- * 256 bits, stored only as SHA-256).
+ * Header members that name or carry a key somewhere else. Never followed
+ * (the key always comes from our KeySet); a token carrying one is refused
+ * outright: we never issue such a token.
+ */
+const FOREIGN_KEY_HEADERS = ['jku', 'jwk', 'x5u', 'x5c', 'crit'];
+
+export function hasForeignKeyHeader(header: object): boolean {
+  return FOREIGN_KEY_HEADERS.some((h) => h in header);
+}
+
+/**
+ * Access tokens (short-lived JWTs signed with the current key of the KeySet,
+ * `kid` in the header; exp/iss/aud/typ set and checked, `sub` = user id,
+ * `sid` = session id) and refresh tokens (opaque, 256 bits, stored only as
+ * SHA-256).
  */
 @Injectable()
 export class TokenService {
   private readonly rotationKey: Buffer;
-  private readonly verifyKey: KeyObject;
-  private readonly verifyOptions: VerifyOptions & { complete?: false };
 
   constructor(
-    private readonly jwt: JwtService,
     private readonly config: AppConfig,
+    private readonly keys: KeySet,
   ) {
-    this.verifyKey = createSecretKey(Buffer.from(config.jwtAccessSecret));
-    this.verifyOptions = Object.freeze({
-      algorithms: [JWT_ALGORITHM],
-      issuer: config.env.JWT_ISSUER,
-      audience: config.env.JWT_AUDIENCE,
-    }) as VerifyOptions & { complete?: false };
     this.rotationKey = Buffer.from(
       hkdfSync('sha256', config.jwtAccessSecret, 'auth-api', 'refresh-token-rotation/v1', 32),
     );
@@ -62,45 +66,60 @@ export class TokenService {
 
   signAccessToken(a: AccessTokenSubject): { token: string; expiresAt: Date } {
     const ttlSeconds = Math.max(1, Math.round(this.config.env.ACCESS_TOKEN_TTL / 1000));
-    const token = this.jwt.sign(
-      {
-        sid: a.sessionId,
-        typ: ACCESS_TOKEN_TYPE,
-        amr: a.amr,
-        email_verified: a.emailVerified,
-        jti: randomUUID(),
-      },
-      {
-        subject: a.userId,
-        expiresIn: ttlSeconds,
-        algorithm: JWT_ALGORITHM,
-        issuer: this.config.env.JWT_ISSUER,
-        audience: this.config.env.JWT_AUDIENCE,
-      },
-    );
-    const { exp } = this.jwt.decode<{ exp: number }>(token);
+    const iat = Math.floor(Date.now() / 1000);
+    const exp = iat + ttlSeconds;
+    const payload = {
+      iss: this.config.env.JWT_ISSUER,
+      aud: this.config.env.JWT_AUDIENCE,
+      sub: a.userId,
+      sid: a.sessionId,
+      typ: ACCESS_TOKEN_TYPE,
+      amr: a.amr,
+      email_verified: a.emailVerified,
+      jti: randomUUID(),
+      iat,
+      exp,
+    };
+    const { algorithm, signer } = this.keys;
+    const token =
+      algorithm === 'EdDSA'
+        ? signEdDSA(payload, signer.kid!, signer)
+        : jsonwebtoken.sign(payload, signer.key, {
+            algorithm,
+            ...(signer.kid ? { keyid: signer.kid } : {}),
+          });
     return { token, expiresAt: new Date(exp * 1000) };
   }
 
   /**
-   * The payload of a JWT whose signature (the one pinned algorithm), exp, iss
-   * and aud check out, or null. Called on every guarded request: jsonwebtoken
-   * directly, with a KeyObject and options built once (given a string secret
-   * jsonwebtoken tries to parse it as a PEM key on every call, and
-   * JwtService.verify merges option objects on every call).
+   * The payload of a JWT whose signature (by one of our keys, chosen by the
+   * header's kid, with the one configured algorithm), exp, nbf, iss and aud
+   * check out, or null. jose's jwtVerify: it never follows a jku/jwk/x5u
+   * header (and such a token is refused before).
    */
-  verifyJwt(token: string): unknown {
+  async verifyJwt(token: string): Promise<unknown> {
     try {
-      return jsonwebtoken.verify(token, this.verifyKey, this.verifyOptions);
+      const { payload } = await jwtVerify(token, (header) => this.keyOf(header), {
+        algorithms: [this.keys.algorithm],
+        issuer: this.config.env.JWT_ISSUER,
+        audience: this.config.env.JWT_AUDIENCE,
+      });
+      return payload;
     } catch {
       return null;
     }
   }
 
   /** The claims of a valid access token, or null (any failure: forged, expired, wrong type...). */
-  verifyAccessToken(token: string): AccessClaims | null {
-    const claims = this.verifyJwt(token);
+  async verifyAccessToken(token: string): Promise<AccessClaims | null> {
+    const claims = await this.verifyJwt(token);
     return isAccessClaims(claims) ? claims : null;
+  }
+
+  private keyOf(header: JWTHeaderParameters) {
+    const key = hasForeignKeyHeader(header) ? undefined : this.keys.keyFor(header.kid);
+    if (!key) throw new Error('no such key');
+    return key;
   }
 
   /** A fresh refresh token: 32 random bytes, base64url. */
@@ -133,4 +152,16 @@ export function isAccessClaims(c: unknown): c is AccessClaims {
     typeof o.exp === 'number' &&
     typeof o.iat === 'number'
   );
+}
+
+/**
+ * EdDSA (Ed25519) JWS by hand with node:crypto: jsonwebtoken 9 has no EdDSA,
+ * and jose signs only asynchronously (the whole issuing path is synchronous).
+ * Checked against jose's verification in test/integration/keys-*.test.ts.
+ */
+function signEdDSA(payload: object, kid: string, signer: { key: KeyObject }): string {
+  const head = Buffer.from(JSON.stringify({ alg: 'EdDSA', typ: 'JWT', kid })).toString('base64url');
+  const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
+  const input = `${head}.${body}`;
+  return `${input}.${sign(null, Buffer.from(input), signer.key).toString('base64url')}`;
 }

@@ -1,4 +1,10 @@
 import { z } from 'zod';
+import {
+  isAsymmetric,
+  JWT_ALGORITHMS,
+  parsePrivateKeyPem,
+  parsePublicKeysPem,
+} from '../keys/key-material.js';
 import { parseDuration } from './duration.js';
 
 /**
@@ -97,6 +103,22 @@ export const envSchema = z
       .transform((v) => (v ? v : undefined)),
     JWT_ISSUER: z.string().trim().min(1).default('auth-api'),
     JWT_AUDIENCE: z.string().trim().min(1).default('auth-api'),
+    /** Signing keys (src/keys; docs/deploying.md "Signing keys and rotation"). */
+    JWT_ALGORITHM: z.enum(JWT_ALGORITHMS).default('ES256'),
+    JWT_PRIVATE_KEY: z
+      .string()
+      .optional()
+      .transform((v) => (v?.trim() ? v.trim() : undefined)),
+    JWT_PUBLISHED_KEYS: z
+      .string()
+      .optional()
+      .transform((v) => (v?.trim() ? v.trim() : undefined)),
+    JWKS_MAX_AGE: duration('JWKS_MAX_AGE', 0, 86_400_000).default(5 * 60_000),
+    PUBLIC_URL: z
+      .string()
+      .trim()
+      .refine(isBaseUrl, 'must be an http(s) URL without query or fragment')
+      .optional(),
     ACCESS_TOKEN_TTL: duration('ACCESS_TOKEN_TTL', 1000, 86_400_000).default(15 * 60_000),
     REFRESH_TOKEN_TTL: duration('REFRESH_TOKEN_TTL', 1000, 366 * 86_400_000).default(
       7 * 86_400_000,
@@ -251,7 +273,33 @@ export const envSchema = z
     SHUTDOWN_TIMEOUT: duration('SHUTDOWN_TIMEOUT', 0, 600_000).default(10_000),
   })
   .superRefine((env, ctx) => {
+    const alg = env.JWT_ALGORITHM;
+    if (isAsymmetric(alg)) {
+      for (const [name, parse] of [
+        [
+          'JWT_PRIVATE_KEY',
+          () => env.JWT_PRIVATE_KEY && parsePrivateKeyPem(env.JWT_PRIVATE_KEY, alg),
+        ],
+        [
+          'JWT_PUBLISHED_KEYS',
+          () => env.JWT_PUBLISHED_KEYS && parsePublicKeysPem(env.JWT_PUBLISHED_KEYS, alg),
+        ],
+      ] as const) {
+        try {
+          parse();
+        } catch (e) {
+          ctx.addIssue({ code: 'custom', path: [name], message: (e as Error).message });
+        }
+      }
+    }
     if (env.NODE_ENV !== 'production') return;
+    if (isAsymmetric(alg) && !env.JWT_PRIVATE_KEY) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['JWT_PRIVATE_KEY'],
+        message: `is required in production for JWT_ALGORITHM=${alg} (a PEM PKCS#8 private key; see docs/deploying.md "Signing keys and rotation")`,
+      });
+    }
     if (!env.SMTP_URL) {
       ctx.addIssue({
         code: 'custom',

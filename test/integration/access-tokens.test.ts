@@ -7,7 +7,7 @@ import {
   SessionsDocument,
   UsersDocument,
 } from '../generated/graphql.js';
-import { startTestApp, TEST_SECRET, type TestApp } from '../support/app.js';
+import { startTestApp, TEST_PRIVATE_KEY, TEST_SECRET, type TestApp } from '../support/app.js';
 import { op, PASSWORD, register, sessionIdOf, uniqueEmail } from './helpers.js';
 
 const ADMIN = uniqueEmail('admin');
@@ -22,20 +22,24 @@ describe('access tokens', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp({ ADMIN_EMAILS: ` someone@else.org, ${ADMIN.toUpperCase()} ` });
+    kid = (
+      (await (await fetch(`${t.url}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] }
+    ).keys[0].kid;
   });
   afterAll(() => t?.close());
 
   const me = (token: string) => op(t, MeDocument, {}, { token });
-  /** Signs claims like the server does (HS256, iss/aud 'auth-api' by default). */
-  const sign = (claims: object, secret = TEST_SECRET, opts: jwt.SignOptions = {}) =>
-    jwt.sign(claims, secret, { algorithm: 'HS256', ...opts });
+  let kid: string;
+  /** Signs claims like the server does (ES256 with its key and kid, iss/aud 'auth-api' by default). */
+  const sign = (claims: object) =>
+    jwt.sign(claims, TEST_PRIVATE_KEY, { algorithm: 'ES256', keyid: kid });
 
-  it('a genuine token carries sub, sid, typ=access, iss, aud and exp, signed HS256', async () => {
+  it('a genuine token carries sub, sid, typ=access, iss, aud and exp, signed ES256 with a kid', async () => {
     const a = await register(t);
     const [header] = a.accessToken.split('.');
-    expect(JSON.parse(Buffer.from(header, 'base64url').toString())).toMatchObject({
-      alg: 'HS256',
-    });
+    const h = JSON.parse(Buffer.from(header, 'base64url').toString());
+    expect(h).toMatchObject({ alg: 'ES256', kid });
+    expect(kid).toMatch(/^[\w-]{43}$/);
     const c = claimsOf(a.accessToken);
     expect(c).toMatchObject({ sub: a.user.id, typ: 'access', iss: 'auth-api', aud: 'auth-api' });
     expect(c.sid).toEqual(expect.any(String));
@@ -54,10 +58,10 @@ describe('access tokens', () => {
     expect((await me(noneSigned)).code).toBe('UNAUTHENTICATED');
   });
 
-  it('HS256 with a wrong key, or another HMAC algorithm, is UNAUTHENTICATED', async () => {
+  it('HS256 (even with the server’s own JWT_ACCESS_SECRET), or another HMAC algorithm, is UNAUTHENTICATED', async () => {
     const a = await register(t);
     const c = claimsOf(a.accessToken);
-    expect((await me(sign(c, 'not-the-server-secret-but-long-enough-1234'))).code).toBe(
+    expect((await me(jwt.sign(c, TEST_SECRET, { algorithm: 'HS256', keyid: kid }))).code).toBe(
       'UNAUTHENTICATED',
     );
     expect((await me(jwt.sign(c, TEST_SECRET, { algorithm: 'HS512' }))).code).toBe(

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { envSchema, parseEnv } from '../../src/config/config.schema.js';
@@ -21,6 +21,11 @@ describe('.env.example', () => {
   });
 });
 
+/** Required in production for ES256 (the default). */
+const JWT_PRIVATE_KEY = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  .privateKey.export({ type: 'pkcs8', format: 'pem' })
+  .toString();
+
 describe('production configuration is checked at start', () => {
   it('requires a real JWT secret', () => {
     expect(() => parseEnv({ NODE_ENV: 'production' })).toThrow(/JWT_ACCESS_SECRET/);
@@ -41,12 +46,26 @@ describe('production configuration is checked at start', () => {
       parseEnv({
         NODE_ENV: 'production',
         JWT_ACCESS_SECRET: secret,
+        JWT_PRIVATE_KEY,
         SMTP_URL: 'smtps://user:pass@mail.example.com:465',
         MFA_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
       }).SMTP_URL,
     ).toBe('smtps://user:pass@mail.example.com:465');
     // Outside production it may be unset: mails are written to DATA_DIR/mail.
     expect(parseEnv({}).SMTP_URL).toBeUndefined();
+  });
+
+  it('requires JWT_PRIVATE_KEY for ES256 (the default) and EdDSA, not for HS256', () => {
+    const env = {
+      NODE_ENV: 'production',
+      JWT_ACCESS_SECRET: 'q7Zk2vN9pX4sR8tW1yB6cF3hJ5mL0nQ2',
+      SMTP_URL: 'smtp://mail.example.com',
+      MFA_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    };
+    expect(() => parseEnv(env)).toThrow(/JWT_PRIVATE_KEY: is required in production/);
+    expect(() => parseEnv({ ...env, JWT_ALGORITHM: 'EdDSA' })).toThrow(/JWT_PRIVATE_KEY/);
+    expect(parseEnv({ ...env, JWT_ALGORITHM: 'HS256' }).JWT_ALGORITHM).toBe('HS256');
+    expect(parseEnv({ ...env, JWT_PRIVATE_KEY }).JWT_ALGORITHM).toBe('ES256');
   });
 
   it('has the documented mail defaults', () => {

@@ -25,6 +25,7 @@ import {
   startServer,
   type ServerProcess,
 } from './support.js';
+import { TEST_PRIVATE_KEY } from '../support/app.js';
 
 /** The built server (`node dist/main.mjs`, what `npm start` runs) as a child process, as in production. */
 const SECRET = randomBytes(32).toString('base64url');
@@ -33,6 +34,8 @@ function baseEnv(dataDir: string): Record<string, string> {
   return {
     NODE_ENV: 'production',
     JWT_ACCESS_SECRET: SECRET,
+    // Required in production (ES256 by default).
+    JWT_PRIVATE_KEY: TEST_PRIVATE_KEY,
     // Required in production; nothing listens there (mails wait in the outbox).
     SMTP_URL: 'smtp://127.0.0.1:9',
     MFA_ENCRYPTION_KEY: randomBytes(32).toString('base64'),

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,6 +61,15 @@ export interface GqlResponse<T> {
 }
 
 export const TEST_SECRET = randomBytes(32).toString('base64url');
+/**
+ * The ES256 signing key (PKCS#8 PEM) every test app gets unless the test
+ * says otherwise, as JWT_ACCESS_SECRET: apps of one test process (several
+ * instances on one database) verify each other's tokens. Pass
+ * JWT_PRIVATE_KEY: '' to have the app generate its own in DATA_DIR.
+ */
+export const TEST_PRIVATE_KEY = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  .privateKey.export({ type: 'pkcs8', format: 'pem' })
+  .toString();
 
 /** A fresh PostgreSQL database when TEST_DATABASE_URL is set; undefined means PGlite. */
 export async function createTestDatabase(): Promise<OwnedDatabase | undefined> {
@@ -90,6 +99,7 @@ export async function startTestApp(
     NODE_ENV: 'test',
     DATA_DIR: dataDir,
     JWT_ACCESS_SECRET: TEST_SECRET,
+    JWT_PRIVATE_KEY: TEST_PRIVATE_KEY,
     BCRYPT_ROUNDS: '4',
     AUTH_RATE_LIMIT: '100000',
     AUTH_LOGIN_MAX_FAILURES: '100000',

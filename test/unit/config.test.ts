@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,10 @@ import { ConfigError, parseEnv } from '../../src/config/config.schema.js';
 const SECRET = 'q7Zk2vN9pX4sR8tW1yB6cF3hJ5mL0nQ2'; // 32 characters, not a placeholder
 const SMTP_URL = 'smtp://mail.example.com:587'; // required in production
 const MFA_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64'); // required in production
+// Required in production for ES256 (the default); test/integration/keys-config.test.ts tests it.
+const JWT_PRIVATE_KEY = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  .privateKey.export({ type: 'pkcs8', format: 'pem' })
+  .toString();
 
 function errorOf(raw: Record<string, string>): string {
   try {
@@ -116,8 +121,13 @@ describe('parseEnv', () => {
 
   it('production with a real secret is accepted; development needs none', () => {
     expect(
-      parseEnv({ NODE_ENV: 'production', JWT_ACCESS_SECRET: SECRET, SMTP_URL, MFA_ENCRYPTION_KEY })
-        .JWT_ACCESS_SECRET,
+      parseEnv({
+        NODE_ENV: 'production',
+        JWT_ACCESS_SECRET: SECRET,
+        SMTP_URL,
+        MFA_ENCRYPTION_KEY,
+        JWT_PRIVATE_KEY,
+      }).JWT_ACCESS_SECRET,
     ).toBe(SECRET);
     expect(() =>
       parseEnv({ NODE_ENV: 'development', JWT_ACCESS_SECRET: 'changeme' }),
@@ -147,6 +157,7 @@ describe('loadAppConfig', () => {
       JWT_ACCESS_SECRET: SECRET,
       SMTP_URL,
       MFA_ENCRYPTION_KEY,
+      JWT_PRIVATE_KEY,
     });
     expect(c.jwtAccessSecret).toBe(SECRET);
     expect(c.isProduction).toBe(true);

@@ -1,9 +1,10 @@
-import { JwtService } from '@nestjs/jwt';
+import { createSecretKey } from 'node:crypto';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { RefreshService } from '../../src/auth/refresh.service.js';
 import { SessionIssuer } from '../../src/auth/session-issuer.service.js';
 import { DeviceTokenService } from '../../src/devices/device-token.service.js';
 import { TokenService } from '../../src/auth/token.service.js';
+import { KeySet } from '../../src/keys/key-set.js';
 import type { AuditRepository } from '../../src/audit/audit.repository.js';
 import { AppError } from '../../src/common/errors.js';
 import { AppConfig } from '../../src/config/app-config.js';
@@ -50,7 +51,10 @@ interface StoredRow {
  */
 function setup(env: Record<string, string> = {}) {
   const config = new AppConfig(parseEnv({ BCRYPT_ROUNDS: '4', ...env }), '/tmp', SECRET);
-  const tokens = new TokenService(new JwtService({ secret: SECRET }), config);
+  const keys = new KeySet('HS256', { key: createSecretKey(Buffer.from(SECRET)) }, new Map(), {
+    keys: [],
+  });
+  const tokens = new TokenService(config, keys);
   const rows = new Map<string, StoredRow>();
   const session = {
     revokedAt: null as Date | null,
@@ -198,7 +202,7 @@ describe('RefreshService', () => {
     const out = await s.service.refresh(a, BROWSER);
     expect(out.refreshToken).toBe(s.tokens.childRefreshToken(a));
     expect(s.sessions.rotate).toHaveBeenCalledTimes(1);
-    expect(s.tokens.verifyAccessToken(out.accessToken)).toMatchObject({
+    expect(await s.tokens.verifyAccessToken(out.accessToken)).toMatchObject({
       sub: USER.id,
       sid: SESSION_ID,
       amr: ['pwd', 'otp'],

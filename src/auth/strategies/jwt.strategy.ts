@@ -30,11 +30,12 @@ export class JwtStrategy {
    */
   authenticate(authorization: string | string[] | undefined): Promise<Principal> {
     const token = bearerFromHeader(authorization);
-    const payload = token ? this.tokens.verifyJwt(token) : null;
-    if (payload === null) {
-      return Promise.reject(AppError.unauthenticated('Missing or invalid access token'));
-    }
-    return this.validate(payload);
+    const invalid = () =>
+      Promise.reject(AppError.unauthenticated('Missing or invalid access token'));
+    if (!token) return invalid();
+    return this.tokens
+      .verifyJwt(token)
+      .then((payload) => (payload === null ? invalid() : this.validate(payload)));
   }
 
   /** The caller's User (`me`): authenticate()'s check. */
