@@ -203,8 +203,12 @@ describe.skipIf(!haveChromium)('React example: two-step sign-in (TOTP)', () => {
     await secondStep();
     expect(codeOf(since(stack.calls, mark, 'Login')[0])).toBe('MFA_REQUIRED');
 
+    const sent = stack.calls.length;
     await typeCode(await wrongCode());
     await refusedOnStep();
+    // A refused code is final: sent once, no refresh and no retry (the link knows VerifyMfa).
+    expect(since(stack.calls, sent, 'VerifyMfa')).toHaveLength(1);
+    expect(since(stack.calls, sent, 'RefreshToken')).toHaveLength(0);
 
     // The next step's code (the one used to confirm may not be used again).
     const next = await totp(1);
@@ -261,11 +265,15 @@ describe.skipIf(!haveChromium)('React example: two-step sign-in (TOTP)', () => {
   it('makes new recovery codes (the old ones die) and turns two-step sign-in off, each with a code', async () => {
     await visible('mfa-manage');
     // A wrong code changes nothing.
+    const sent = stack.calls.length;
     await page.locator('input[name=manageCode]').fill(await wrongCode());
     await page.getByTestId('mfa-regenerate').click();
     await expect
       .poll(() => text('mfa-manage-error'), { timeout: 20_000 })
       .toContain('not accepted');
+    // Sent once: its UNAUTHENTICATED (a wrong code) is not taken for an expired token and retried.
+    expect(since(stack.calls, sent, 'RegenerateRecoveryCodes')).toHaveLength(1);
+    expect(since(stack.calls, sent, 'RefreshToken')).toHaveLength(0);
 
     await page.locator('input[name=manageCode]').fill(recovery[3]);
     await page.getByTestId('mfa-regenerate').click();

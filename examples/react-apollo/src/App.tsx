@@ -265,7 +265,7 @@ function Dashboard() {
         refetch={() => sessions.refetch()}
       />
       <ChangePassword onChanged={() => sessions.refetch()} />
-      <TwoFactor />
+      <TwoFactor mfaEnabled={me.data?.me.mfaEnabled} />
       <SecurityLog />
     </>
   );

@@ -1,4 +1,4 @@
-import { useApolloClient, useMutation, useQuery } from '@apollo/client/react';
+import { useApolloClient, useMutation } from '@apollo/client/react';
 import { QRCodeSVG } from 'qrcode.react';
 import { useState, type FormEvent } from 'react';
 import { problemOf } from '../account/links';
@@ -6,7 +6,6 @@ import {
   ConfirmTotpDocument,
   DisableTotpDocument,
   EnrollTotpDocument,
-  MeDocument,
   RegenerateRecoveryCodesDocument,
 } from '../generated/graphql';
 import { codeProblem, groupSecret, normaliseCode } from './codes';
@@ -21,14 +20,15 @@ type View =
  * Two-step sign-in (TOTP) for the signed-in user: turn it on (a QR code of the
  * otpauth URI and the secret to type by hand, then a code to confirm), the
  * recovery codes shown once, new recovery codes, turn it off. Whether it is
- * on comes from `me.mfaEnabled`.
+ * on comes from the page's `me` query (`mfaEnabled`, undefined while loading):
+ * this card sends nothing until the user acts.
  */
-export function TwoFactor() {
+export function TwoFactor({ mfaEnabled }: { mfaEnabled: boolean | undefined }) {
   const client = useApolloClient();
-  const me = useQuery(MeDocument);
   const [view, setView] = useState<View>({ kind: 'idle' });
   const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
-  const enabled = me.data?.me.mfaEnabled ?? false;
+  const known = mfaEnabled !== undefined;
+  const enabled = mfaEnabled ?? false;
 
   /** Me (mfaEnabled), Sessions (confirming ends the others) and the security log change. */
   const reload = () =>
@@ -52,14 +52,14 @@ export function TwoFactor() {
   return (
     <section className="card" data-testid="two-factor">
       <h2>Two-step sign-in</h2>
-      {me.data && view.kind === 'idle' && (
+      {known && view.kind === 'idle' && (
         <p data-testid="two-factor-status" data-enabled={enabled}>
           {enabled
             ? 'On: signing in asks for a code from your authenticator app (or a recovery code) after your password.'
             : 'Off: your password alone signs you in.'}
         </p>
       )}
-      {view.kind === 'idle' && me.data && !enabled && (
+      {view.kind === 'idle' && known && !enabled && (
         <button
           type="button"
           onClick={start}
