@@ -6,8 +6,9 @@ export default defineConfig({
   plugins: [swc.vite({ module: { type: 'es6' } })],
   test: {
     include: ['test/**/*.test.ts'],
-    // The browser test runs on its own: npm run test:browser (vitest.browser.config.ts).
-    exclude: ['**/node_modules/**', 'examples/**', 'test/browser/**'],
+    // The browser test runs on its own: npm run test:browser (vitest.browser.config.ts);
+    // the cross-service test too: npm run test:cross-service (vitest.cross-service.config.ts).
+    exclude: ['**/node_modules/**', 'examples/**', 'test/browser/**', 'test/cross-service/**'],
     environment: 'node',
     // No server log lines in the test output unless TEST_LOGS=1.
     setupFiles: ['test/support/quiet-logs.ts'],
