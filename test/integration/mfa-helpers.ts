@@ -17,6 +17,12 @@ export function stepNow(): number {
   return Math.floor(Date.now() / 1000 / PERIOD);
 }
 
+/** Returns at once when at least 5 s of the current step remain, else when the next step begins. */
+export async function safeMoment(): Promise<void> {
+  const left = PERIOD * 1000 - (Date.now() % (PERIOD * 1000));
+  if (left < 5000) await new Promise((r) => setTimeout(r, left + 50));
+}
+
 /** The code of a time step, computed with otplib as an authenticator app does. */
 export function codeAt(secret: string, step: number): Promise<string> {
   return generate({ secret, epoch: step * PERIOD + 1 });
