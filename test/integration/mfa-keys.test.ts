@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAppConfig } from '../../src/config/app-config.js';
-import { createTestDatabase, startTestApp, TEST_SECRET } from '../support/app.js';
+import { createTestDatabase, startTestApp, TEST_PRIVATE_KEY, TEST_SECRET } from '../support/app.js';
 import type { OwnedDatabase } from '../support/databases.js';
 import { mfaToken, registerWithMfa, verifyMfa } from './mfa-helpers.js';
 
@@ -32,6 +32,7 @@ describe('second factor: the encryption key', () => {
     const base = {
       NODE_ENV: 'production',
       JWT_ACCESS_SECRET: TEST_SECRET,
+      JWT_PRIVATE_KEY: TEST_PRIVATE_KEY,
       SMTP_URL: 'smtp://127.0.0.1:9',
     };
     await expect(loadAppConfig(base)).rejects.toThrow(
