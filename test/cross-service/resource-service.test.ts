@@ -195,6 +195,10 @@ describe('the notes service trusts the API tokens and nothing else', () => {
     });
     expect((await asBearer(service, NOTES, alice.token)).data.notes).toEqual([]);
     await asBearer(service, ADD, alice.token, { t: 'alice: the secret' });
+    // An empty note is the caller's mistake, not an authentication problem.
+    const empty = await asBearer(service, ADD, alice.token, { t: '   ' });
+    expect([empty.status, empty.code]).toEqual([200, 'BAD_USER_INPUT']);
+    expect((await asBearer(service, NOTES, alice.token)).data.notes).toHaveLength(1);
   });
 
   it('refuses a request without a token, or with something that is not a Bearer JWT', async () => {
@@ -427,7 +431,8 @@ async function roundRobin(ports: number[]): Promise<{ url: string; close(): Prom
 describe.skipIf(missing('postgres'))(
   'key rotation as docs/deploying.md does it, on two instances; the notes service is not restarted',
   () => {
-    const TTL_SECONDS = 30;
+    // Long enough for tokenA to outlive one restart of an instance on a busy machine.
+    const TTL_SECONDS = 45;
     /** JWKS_MAX_AGE of the API, and the service's cache age: the wait between publishing and signing. */
     const MAX_AGE_MS = 3000;
     const keyA = newEs256Key();
