@@ -109,6 +109,19 @@ describe.skipIf(!haveChromium)('React example: two-step sign-in (TOTP)', () => {
     await expect.poll(status, { timeout: 20_000 }).toBe('false');
     expect(await text('two-factor-status')).toContain('Off');
 
+    // Another client signs in too: the sessions list shows two.
+    const other = await fetch(`${stack.apiUrl}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        query: 'mutation($input: LoginInput!) { login(input: $input) { accessToken } }',
+        variables: { input: { email, password } },
+      }),
+    });
+    expect(((await other.json()) as { errors?: unknown }).errors).toBeUndefined();
+    await page.getByTestId('reload-data').click();
+    await expect.poll(() => page.getByTestId('session-row').count(), { timeout: 20_000 }).toBe(2);
+
     const mark = stack.calls.length;
     await page.getByTestId('mfa-enable').click();
     await visible('mfa-enrolment');
@@ -162,6 +175,9 @@ describe.skipIf(!haveChromium)('React example: two-step sign-in (TOTP)', () => {
     await page.getByTestId('mfa-confirm').click();
     await visible('recovery-codes');
     expect(await text('two-factor-done')).toContain('Two-step sign-in is on');
+    // Confirming ended the other session; the list, reloaded, shows this browser's alone.
+    await expect.poll(() => page.getByTestId('session-row').count(), { timeout: 20_000 }).toBe(1);
+    expect(await page.getByTestId('session-row').getAttribute('data-current')).toBe('true');
     recovery = await page.getByTestId('recovery-code').allTextContents();
     expect(recovery).toHaveLength(10);
     expect(new Set(recovery).size).toBe(10);
@@ -202,6 +218,9 @@ describe.skipIf(!haveChromium)('React example: two-step sign-in (TOTP)', () => {
     const mark = stack.calls.length;
     await secondStep();
     expect(codeOf(since(stack.calls, mark, 'Login')[0])).toBe('MFA_REQUIRED');
+    // The password alone gave this browser no session cookie.
+    const before = await stack.context.cookies(stack.base + '/graphql');
+    expect(before.find((c) => c.name === 'refresh_token')).toBeUndefined();
 
     const sent = stack.calls.length;
     await typeCode(await wrongCode());
@@ -212,9 +231,20 @@ describe.skipIf(!haveChromium)('React example: two-step sign-in (TOTP)', () => {
 
     // The next step's code (the one used to confirm may not be used again).
     const next = await totp(1);
+    const verified = stack.calls.length;
     await typeCode(next);
     await signedIn();
     await expect.poll(status, { timeout: 20_000 }).toBe('true');
+    // Delivered like login in cookie mode: the refresh token is the HttpOnly cookie, not in the
+    // payload, and a reload stays signed in through it.
+    const payload = since(stack.calls, verified, 'VerifyMfa')[0].body?.data?.verifyMfa as {
+      refreshToken: string | null;
+    };
+    expect(payload.refreshToken).toBeNull();
+    const cookies = await stack.context.cookies(stack.base + '/graphql');
+    expect(cookies.find((c) => c.name === 'refresh_token')).toMatchObject({ httpOnly: true });
+    await page.reload();
+    await signedIn();
 
     // Same code, new sign-in: refused (a code is accepted once).
     await logOut();
