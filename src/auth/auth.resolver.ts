@@ -21,7 +21,6 @@ import type { Principal } from './principal.js';
 import { RefreshService } from './refresh.service.js';
 import { bearerToken, RefreshTokenTransport } from './refresh-cookie.js';
 import { RegisterService } from './register.service.js';
-import { JwtStrategy } from './strategies/jwt.strategy.js';
 
 /** Thin: reads arguments and context, calls one use case, delivers the tokens. */
 @Resolver(() => AuthPayload)
@@ -33,12 +32,12 @@ export class AuthResolver {
     private readonly logouts: LogoutService,
     private readonly passwordChanges: ChangePasswordService,
     private readonly transport: RefreshTokenTransport,
-    private readonly bearer: JwtStrategy,
   ) {}
 
   @Query(() => User, { description: 'The caller.' })
-  me(@Context() ctx: GqlContext): Promise<User> {
-    return this.bearer.authenticateUser(ctx.req.headers.authorization);
+  @UseGuards(GqlAuthGuard)
+  me(@CurrentUser() principal: Principal): User {
+    return principal.user;
   }
 
   @Mutation(() => AuthPayload, { description: 'Creates an account and opens a session.' })

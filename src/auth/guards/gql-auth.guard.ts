@@ -1,22 +1,32 @@
-import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { Injectable, type ExecutionContext } from '@nestjs/common';
 import { GqlExecutionContext } from '@nestjs/graphql';
+import { AuthGuard } from '@nestjs/passport';
+import { AppError } from '../../common/errors.js';
 import type { GqlContext } from '../../graphql/context.js';
-import { JwtStrategy } from '../strategies/jwt.strategy.js';
 
-/** Guards a resolver: the caller must present a valid access token of a live session. */
+/**
+ * Guards a resolver: the caller must present a valid access token of a live
+ * session (passport's 'jwt' strategy, strategies/jwt.strategy.ts). The
+ * Principal lands on the request, where @CurrentUser() reads it; so a guarded
+ * resolver is `@UseGuards(GqlAuthGuard)` plus `@CurrentUser()`. The strategy
+ * is found in passport's registry, so modules that use the guard need not
+ * import AuthModule.
+ */
 @Injectable()
-export class GqlAuthGuard implements CanActivate {
-  private strategy?: JwtStrategy;
+export class GqlAuthGuard extends AuthGuard('jwt') {
+  getRequest(context: ExecutionContext) {
+    return GqlExecutionContext.create(context).getContext<GqlContext>().req;
+  }
 
-  // ModuleRef, not JwtStrategy itself: the guard is used in modules that do
-  // not import AuthModule (as passport's global registry allowed before).
-  constructor(private readonly moduleRef: ModuleRef) {}
-
-  async canActivate(context: ExecutionContext): Promise<boolean> {
-    const req = GqlExecutionContext.create(context).getContext<GqlContext>().req;
-    this.strategy ??= this.moduleRef.get(JwtStrategy, { strict: false });
-    req.user = await this.strategy.authenticate(req.headers.authorization);
-    return true;
+  /**
+   * A token that is missing, malformed, forged, expired, of another key or
+   * algorithm: UNAUTHENTICATED with one message (the strategy's reason is not
+   * shown). validate()'s own refusals (wrong type, session ended) keep their
+   * message; any other error (the database is down) goes on as it is.
+   */
+  handleRequest<T>(err: unknown, user: T | false): T {
+    if (err) throw err;
+    if (!user) throw AppError.unauthenticated('Missing or invalid access token');
+    return user;
   }
 }

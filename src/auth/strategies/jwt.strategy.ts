@@ -1,46 +1,100 @@
 import { Injectable } from '@nestjs/common';
+import { PassportStrategy } from '@nestjs/passport';
+import type { FastifyRequest } from 'fastify';
+import { Strategy, type SecretOrKeyProvider } from 'passport-jwt';
 import { AppError } from '../../common/errors.js';
 import { isUuid } from '../../common/rules.js';
+import { AppConfig } from '../../config/app-config.js';
+import { KeySet } from '../../keys/key-set.js';
 import { SessionsRepository } from '../../sessions/sessions.repository.js';
-import { toUser, type User } from '../../users/user.model.js';
+import { toUser } from '../../users/user.model.js';
 import type { Principal } from '../principal.js';
-import { bearerFromHeader } from '../refresh-cookie.js';
-import { isAccessClaims, TokenService } from '../token.service.js';
+import { bearerToken } from '../refresh-cookie.js';
+import { hasForeignKeyHeader, isAccessClaims, TokenService } from '../token.service.js';
+
+/** Why a token was refused, for the strategy's fail(): never shown to the caller. */
+class Refused extends Error {}
 
 /**
- * Bearer access tokens: TokenService checks the signature (the one pinned
- * algorithm), exp, iss and aud; then the token's type, and that its session
- * is still live (one query), so a logout or a revocation ends the token at
- * once rather than when it expires. Called directly by GqlAuthGuard (no
- * passport: its per-request strategy objects and callbacks were measurable
- * on the hot path and bought nothing here).
+ * The header of a compact JWS, or null. Read only to pick the key: the
+ * signature check that follows covers the header too.
+ */
+function headerOf(token: string): Record<string, unknown> | null {
+  const dot = token.indexOf('.');
+  if (dot <= 0) return null;
+  try {
+    const h: unknown = JSON.parse(Buffer.from(token.slice(0, dot), 'base64url').toString());
+    return typeof h === 'object' && h !== null && !Array.isArray(h)
+      ? (h as Record<string, unknown>)
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Bearer access tokens, the NestJS way: passport-jwt (jsonwebtoken) checks
+ * the signature, exp, nbf, iss and aud, with the algorithm pinned from
+ * JWT_ALGORITHM and the key chosen by the token's `kid` among OUR
+ * verification keys (KeySet, built once at start: KeyObjects, nothing parsed
+ * per request). A token whose kid we do not have, whose alg is not ours, or
+ * whose header names or carries a key (jku, jwk, x5u, x5c) or has crit is
+ * refused before any signature check; nothing a token names is ever
+ * fetched. validate() then checks the token's type and that its session is
+ * still live (one query), so a logout or a revocation ends the token at once.
+ *
+ * EdDSA: jsonwebtoken 9 has no EdDSA, so in that mode authenticate() checks
+ * the token with jose (TokenService.verifyJwt, the same pinned key choice)
+ * and hands the payload to the same validate().
  */
 @Injectable()
-export class JwtStrategy {
+export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
+  private readonly eddsa: boolean;
+
   constructor(
+    config: AppConfig,
+    keys: KeySet,
     private readonly tokens: TokenService,
     private readonly sessions: SessionsRepository,
-  ) {}
-
-  /**
-   * The Principal of an `Authorization: Bearer <jwt>` header; rejects with
-   * UNAUTHENTICATED otherwise. Not `async`: it hands on validate()'s promise
-   * (an async function that returns a promise settles its own two microtask
-   * turns later, on every guarded call).
-   */
-  authenticate(authorization: string | string[] | undefined): Promise<Principal> {
-    const token = bearerFromHeader(authorization);
-    const invalid = () =>
-      Promise.reject(AppError.unauthenticated('Missing or invalid access token'));
-    if (!token) return invalid();
-    return this.tokens
-      .verifyJwt(token)
-      .then((payload) => (payload === null ? invalid() : this.validate(payload)));
+  ) {
+    const algorithm = keys.algorithm;
+    const keyProvider: SecretOrKeyProvider<FastifyRequest> = (_req, rawJwtToken, done) => {
+      const header = headerOf(String(rawJwtToken));
+      const key =
+        header && header.alg === algorithm && !hasForeignKeyHeader(header)
+          ? keys.keyFor(header.kid)
+          : undefined;
+      if (key) done(null, key as unknown as string);
+      else done(new Refused('no key of ours for this token'));
+    };
+    super({
+      jwtFromRequest: (req: FastifyRequest) => bearerToken(req),
+      secretOrKeyProvider: keyProvider,
+      // EdDSA tokens never reach jsonwebtoken (authenticate below).
+      algorithms: algorithm === 'EdDSA' ? [] : [algorithm],
+      issuer: config.env.JWT_ISSUER,
+      audience: config.env.JWT_AUDIENCE,
+      ignoreExpiration: false,
+      // No clock tolerance: exp and nbf are taken as they are.
+      jsonWebTokenOptions: { clockTolerance: 0 },
+    });
+    this.eddsa = algorithm === 'EdDSA';
   }
 
-  /** The caller's User (`me`): authenticate()'s check. */
-  async authenticateUser(authorization: string | string[] | undefined): Promise<User> {
-    return (await this.authenticate(authorization)).user;
+  authenticate(req: Parameters<Strategy['authenticate']>[0], options?: unknown): void {
+    if (!this.eddsa) return super.authenticate(req, options);
+    const token = bearerToken(req as unknown as FastifyRequest);
+    if (!token) return this.fail(new Refused('no token'), 401);
+    this.tokens.verifyJwt(token).then(
+      (payload) =>
+        payload === null
+          ? this.fail(new Refused('invalid token'), 401)
+          : this.validate(payload).then(
+              (principal) => this.success(principal),
+              (e: unknown) => this.error(e as Error),
+            ),
+      (e: unknown) => this.error(e as Error),
+    );
   }
 
   async validate(payload: unknown): Promise<Principal> {
