@@ -242,6 +242,20 @@ describe('second factor: wrong codes are counted per account', () => {
     await loginWithMfa(t, v);
   });
 
+  it('the password step keeps the failed-login lock of any account: 3 wrong passwords lock it, the right one is then TOO_MANY_REQUESTS, not MFA_REQUIRED', async () => {
+    const u = await registerWithMfa(t);
+    for (let i = 0; i < 3; i++) {
+      const r = await op(t, LoginDocument, {
+        input: { email: u.email, password: 'not it at all' },
+      });
+      expect(r.code).toBe('UNAUTHENTICATED');
+    }
+    const r = await op(t, LoginDocument, { input: { email: u.email, password: PASSWORD } });
+    expect(r.code).toBe('TOO_MANY_REQUESTS');
+    expect(r.errors?.[0]?.extensions?.limit).toBe('account');
+    expect(r.errors?.[0]?.extensions?.mfaToken).toBeUndefined();
+  });
+
   it('a right code clears the count', async () => {
     const u = await registerWithMfa(t);
     const wrong = async () => {

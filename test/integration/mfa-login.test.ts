@@ -142,6 +142,13 @@ describe('second factor: enrolment and the two-step login', () => {
     expect(r.errors).toHaveLength(1);
     expect(r.code).toBe('MFA_REQUIRED');
     expect(r.errors?.[0]?.extensions?.mfaToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    // It lives 5 minutes (MFA_CHALLENGE_TTL's default).
+    const c = await t.db.prisma.mfaChallenge.findFirst({
+      where: { userId: u.userId },
+      orderBy: { createdAt: 'desc' },
+    });
+    expect(c!.expiresAt.getTime() - c!.createdAt.getTime()).toBeGreaterThanOrEqual(299_000);
+    expect(c!.expiresAt.getTime() - c!.createdAt.getTime()).toBeLessThanOrEqual(301_000);
     expect(r.setCookie).toEqual([]);
     expect(JSON.stringify(r.body)).not.toMatch(/accessToken|refreshToken|deviceToken/);
     expect(await sessionRows(u.userId)).toBe(before);
