@@ -45,9 +45,10 @@ export function loadConfig(env = process.env) {
         .split(',')
         .map((a) => a.trim())
         .filter(Boolean),
-      // How long fetched keys are used before the JWKS is fetched again (jose's default: 10 min).
+      // How long fetched keys are used before the JWKS is fetched again: the API's default
+      // JWKS_MAX_AGE, 5 min (jose's own default would be 10 min).
       // Keep it at most the time the API's key rotation waits between publishing a key and signing with it.
-      cacheMaxAge: int(env, 'AUTH_JWKS_CACHE_MAX_AGE_MS', 600_000),
+      cacheMaxAge: int(env, 'AUTH_JWKS_CACHE_MAX_AGE_MS', 300_000),
       // A token with an unknown `kid` triggers a refetch at most this often (jose's default: 30 s).
       cooldownDuration: int(env, 'AUTH_JWKS_COOLDOWN_MS', 30_000),
       // Seconds of clock skew tolerated on exp/nbf.
