@@ -1,6 +1,8 @@
 // Baselines (b) and (c): the API's `me` and `refreshToken` without Nest,
 // passport or Prisma. Apollo Server 5 standalone (node:http), the same JWT
-// check (jsonwebtoken, HS256 pinned, iss/aud/exp, typ=access), the same
+// check (jsonwebtoken; with JWT_PRIVATE_KEY, as the bench runs it, ES256
+// pinned with the key chosen by the header's kid, as the API's strategy
+// does; else HS256 with JWT_ACCESS_SECRET; iss/aud/exp, typ=access), the same
 // session/user test as ONE SQL query through `pg`, and the same rotation
 // (find by token_hash, then one transaction: compare-and-swap rotated_at,
 // insert the child, slide the session) with the same token derivation.
@@ -8,7 +10,16 @@
 import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { GraphQLError } from 'graphql';
-import { createHash, createHmac, createSecretKey, hkdfSync, randomUUID } from 'node:crypto';
+import {
+  createHash,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  createSecretKey,
+  hkdfSync,
+  randomUUID,
+} from 'node:crypto';
+import { calculateJwkThumbprint } from 'jose';
 import jwt from 'jsonwebtoken';
 import pg from 'pg';
 
@@ -18,6 +29,26 @@ const secret = env.JWT_ACCESS_SECRET;
 // createPublicKey/createPrivateKey on it (a PEM parse that throws) on EVERY
 // verify/sign, which was a third of the API's CPU under `me` load.
 const jwtKey = createSecretKey(Buffer.from(secret));
+// The API's signing key (JWT_PRIVATE_KEY): ES256 with a kid, as the API signs
+// and verifies by default; HS256 with the secret otherwise.
+const ALG = env.JWT_PRIVATE_KEY ? 'ES256' : 'HS256';
+const signKey = env.JWT_PRIVATE_KEY
+  ? createPrivateKey(env.JWT_PRIVATE_KEY.replace(/\\n/g, '\n'))
+  : jwtKey;
+const KID = env.JWT_PRIVATE_KEY
+  ? await calculateJwkThumbprint(createPublicKey(signKey).export({ format: 'jwk' }), 'sha256')
+  : undefined;
+/** kid -> verification key, built once (the API's KeySet). */
+const verifyKeys = new Map(KID ? [[KID, createPublicKey(signKey)]] : []);
+function keyFor(token) {
+  if (ALG === 'HS256') return jwtKey;
+  const dot = token.indexOf('.');
+  try {
+    return verifyKeys.get(JSON.parse(Buffer.from(token.slice(0, dot), 'base64url').toString()).kid);
+  } catch {
+    return undefined;
+  }
+}
 const ISS = 'auth-api';
 const AUD = 'auth-api';
 const ACCESS_TTL_S = 900;
@@ -56,10 +87,11 @@ const toUser = (r) => ({
 const sha256 = (s) => createHash('sha256').update(s).digest('hex');
 
 function signAccess(userId, sessionId) {
-  const token = jwt.sign({ sid: sessionId, typ: 'access' }, jwtKey, {
+  const token = jwt.sign({ sid: sessionId, typ: 'access' }, signKey, {
     subject: userId,
     expiresIn: ACCESS_TTL_S,
-    algorithm: 'HS256',
+    algorithm: ALG,
+    ...(KID ? { keyid: KID } : {}),
     issuer: ISS,
     audience: AUD,
   });
@@ -73,7 +105,10 @@ const resolvers = {
       if (!h || !h.startsWith('Bearer ')) throw unauthenticated('Missing access token');
       let c;
       try {
-        c = jwt.verify(h.slice(7), jwtKey, { algorithms: ['HS256'], issuer: ISS, audience: AUD });
+        const token = h.slice(7);
+        const key = keyFor(token);
+        if (!key) throw new Error('no such key');
+        c = jwt.verify(token, key, { algorithms: [ALG], issuer: ISS, audience: AUD });
       } catch {
         throw unauthenticated('Invalid access token');
       }
