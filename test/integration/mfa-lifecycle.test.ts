@@ -90,6 +90,38 @@ describe('second factor: lifecycle', () => {
     expect(ok.data.verifyMfa.user.mfaEnabled).toBe(true);
   });
 
+  it('turning the second factor on or off kills the reset links issued before (a change of what a login proves)', async () => {
+    const a = await register(t);
+    const resetLink = async () => {
+      const isReset = (m: { text: string }) => m.text.includes('/reset-password?token=');
+      const seen = smtp.to(a.email).filter(isReset).length;
+      await t.db.prisma.user.update({ where: { id: a.user.id }, data: { resetMailSentAt: null } });
+      await op(t, RequestPasswordResetDocument, { email: a.email });
+      const mail = await smtp.waitFor(
+        (m) => isReset(m) && smtp.to(a.email).filter(isReset).indexOf(m) >= seen,
+      );
+      return linkToken(mail, 'reset-password');
+    };
+    const reset = (token: string) =>
+      op(t, ResetPasswordDocument, { input: { token, newPassword: NEW_PASSWORD } });
+    const beforeOn = await resetLink();
+    const e = await op(t, EnrollTotpDocument, {}, { token: a.accessToken });
+    const totp = new Authenticator(e.data.enrollTotp.secret);
+    await op(t, ConfirmTotpDocument, { code: await totp.next() }, { token: a.accessToken });
+    expect(fields(await reset(beforeOn))).toEqual(['token']);
+    const beforeOff = await resetLink();
+    const off = await op(
+      t,
+      DisableTotpDocument,
+      { code: await totp.next() },
+      { token: a.accessToken },
+    );
+    expect(off.errors).toBeUndefined();
+    expect(fields(await reset(beforeOff))).toEqual(['token']);
+    // A link issued after works.
+    expect((await reset(await resetLink())).errors).toBeUndefined();
+  });
+
   it('a disabled account: a right code is FORBIDDEN, a wrong one UNAUTHENTICATED; enabled again, it logs in', async () => {
     const admin = await registerAdmin(t);
     const u = await registerWithMfa(t);
