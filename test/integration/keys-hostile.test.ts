@@ -135,6 +135,10 @@ describe('hostile access tokens (ES256 configured)', () => {
         // Signed by OUR key, but naming a key elsewhere: we never issue such a token.
         ours(claims, { jku: `${served.url}/jwks.json` }),
         ours(claims, { x5u: `${served.url}/cert.pem` }),
+        ours(claims, { jwk: attackerJwk }),
+        // A certificate chain in the header, and a critical extension we do not know.
+        ours(claims, { x5c: ['MIIBszCCAVmgAwIBAgIUY2VydGlmaWNhdGU='] }),
+        ours(claims, { crit: ['urn:example:unknown'], 'urn:example:unknown': true }),
       ];
       for (const token of tokens) await expectRefused(token);
       // The control of this test: the server is reachable and counts requests.

@@ -43,6 +43,12 @@ function headerOf(token: string): Record<string, unknown> | null {
  * fetched. validate() then checks the token's type and that its session is
  * still live (one query), so a logout or a revocation ends the token at once.
  *
+ * Registered in passport's registry as 'jwt' (GqlAuthGuard = AuthGuard('jwt')).
+ * That registry is per process: with two Nest apps in one process (tests),
+ * the strategy of the app built last serves both apps' guards, so such tests
+ * keep one key configuration and one database across the apps they run at
+ * once (test/integration/keys-rotation.test.ts runs real processes instead).
+ *
  * EdDSA: jsonwebtoken 9 has no EdDSA, so in that mode authenticate() checks
  * the token with jose (TokenService.verifyJwt, the same pinned key choice)
  * and hands the payload to the same validate().
