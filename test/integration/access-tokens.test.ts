@@ -116,6 +116,9 @@ describe('access tokens', () => {
 
   it('a token of a revoked session is UNAUTHENTICATED for every guarded operation', async () => {
     const a = await register(t);
+    // used (and so verified, and remembered as verified) before the logout:
+    // the session is checked on every call all the same
+    expect((await me(a.accessToken)).errors).toBeUndefined();
     await op(t, LogoutDocument, { input: { refreshToken: a.refreshToken } });
     expect((await me(a.accessToken)).code).toBe('UNAUTHENTICATED');
     expect((await op(t, SessionsDocument, {}, { token: a.accessToken })).code).toBe(
@@ -145,7 +148,7 @@ describe('access tokens', () => {
     });
     afterAll(() => short?.close());
 
-    it('a token past its lifetime is UNAUTHENTICATED', async () => {
+    it('a token past its lifetime is UNAUTHENTICATED (also one that was used, and so remembered as verified, before)', async () => {
       const a = await register(short);
       expect(new Date(a.accessTokenExpiresAt).getTime() - Date.now()).toBeLessThanOrEqual(3000);
       expect((await op(short, MeDocument, {}, { token: a.accessToken })).errors).toBeUndefined();

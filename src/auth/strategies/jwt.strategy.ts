@@ -16,6 +16,48 @@ import { hasForeignKeyHeader, isAccessClaims, TokenService } from '../token.serv
 class Refused extends Error {}
 
 /**
+ * How many verified tokens are remembered (VerifiedTokens). An entry is a
+ * token string (~600 bytes) and its claims: about 10 MB at most.
+ */
+export const VERIFIED_TOKENS_MAX = 10_000;
+
+/**
+ * The claims of access tokens whose signature, algorithm, key, iss, aud and
+ * nbf were checked already, by the exact token string, least recently used
+ * out first. An access token is presented again and again during its life
+ * (ACCESS_TOKEN_TTL), and its signature check is the same every time: an
+ * ES256 verification was the largest single cost of a guarded call. What
+ * can change is checked on every call still: `exp` here, and the session
+ * (revoked, expired, user disabled) in validate()'s query. The key set only
+ * changes with a restart, so an entry never outlives the key that signed it.
+ */
+class VerifiedTokens {
+  private readonly map = new Map<string, { exp: number }>();
+
+  get(token: string): { exp: number } | undefined {
+    const claims = this.map.get(token);
+    if (!claims) return undefined;
+    if (claims.exp * 1000 <= Date.now()) {
+      this.map.delete(token);
+      return undefined;
+    }
+    // most recently used last
+    this.map.delete(token);
+    this.map.set(token, claims);
+    return claims;
+  }
+
+  set(token: string, claims: { exp: number }): void {
+    if (this.map.has(token)) return;
+    if (this.map.size >= VERIFIED_TOKENS_MAX) {
+      const oldest = this.map.keys().next().value;
+      if (oldest !== undefined) this.map.delete(oldest);
+    }
+    this.map.set(token, claims);
+  }
+}
+
+/**
  * The header of a compact JWS, or null. Read only to pick the key: the
  * signature check that follows covers the header too.
  */
@@ -56,6 +98,7 @@ function headerOf(token: string): Record<string, unknown> | null {
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   private readonly eddsa: boolean;
+  private readonly verified = new VerifiedTokens();
 
   constructor(
     config: AppConfig,
@@ -75,6 +118,8 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     };
     super({
       jwtFromRequest: (req: FastifyRequest) => bearerToken(req),
+      // validate(req, payload): the request, to remember the verified token
+      passReqToCallback: true,
       secretOrKeyProvider: keyProvider,
       // EdDSA tokens never reach jsonwebtoken (authenticate below).
       algorithms: algorithm === 'EdDSA' ? [] : [algorithm],
@@ -88,14 +133,23 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   }
 
   authenticate(req: Parameters<Strategy['authenticate']>[0], options?: unknown): void {
+    const request = req as unknown as FastifyRequest;
+    const token = bearerToken(request);
+    const known = token ? this.verified.get(token) : undefined;
+    if (known) {
+      this.validate(request, known).then(
+        (principal) => this.success(principal),
+        (e: unknown) => this.error(e as Error),
+      );
+      return;
+    }
     if (!this.eddsa) return super.authenticate(req, options);
-    const token = bearerToken(req as unknown as FastifyRequest);
     if (!token) return this.fail(new Refused('no token'), 401);
     this.tokens.verifyJwt(token).then(
       (payload) =>
         payload === null
           ? this.fail(new Refused('invalid token'), 401)
-          : this.validate(payload).then(
+          : this.validate(request, payload).then(
               (principal) => this.success(principal),
               (e: unknown) => this.error(e as Error),
             ),
@@ -103,10 +157,13 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     );
   }
 
-  async validate(payload: unknown): Promise<Principal> {
+  /** Called with a payload whose signature and claims were checked (passport-jwt, jose, or VerifiedTokens). */
+  async validate(req: FastifyRequest, payload: unknown): Promise<Principal> {
     if (!isAccessClaims(payload) || !isUuid(payload.sub) || !isUuid(payload.sid)) {
       throw AppError.unauthenticated('Invalid access token');
     }
+    const token = bearerToken(req);
+    if (token) this.verified.set(token, payload);
     const user = await this.sessions.findUserOfLiveSession(payload.sub, payload.sid, new Date());
     if (!user) throw AppError.unauthenticated('Session has ended');
     return { user: toUser(user), sessionId: payload.sid };
