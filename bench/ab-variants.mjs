@@ -3,13 +3,15 @@
 // way on the hot path against the library's way, in paired A/B rounds of
 // bench/ab.mjs. A variant is a patch in bench/ab-variants/ that puts the
 // library's way back on top of the current tree:
-//   library-apollo-driver.patch   @nestjs/apollo's own Fastify registration
 //   library-logging.patch         nestjs-pino + pino-http (request id carried by its context)
 //   hot-sql-through-prisma.patch  the hot statements through Prisma's raw-query path
 //                                 (what TypedSQL's $queryRawTyped runs)
 //   handwritten-*.patch           the other way round: the tree has the library's way and
-//                                 the patch adds the hand-written code (e.g. `me` outside
-//                                 the guard), so the variant's gain is the one to judge
+//                                 the patch adds the hand-written code, so the variant's
+//                                 gain is the one to judge:
+//   handwritten-apollo-driver.patch  our own Fastify route handler for Apollo (removed on
+//                                 2026-12-07: the library's registration was 4 % faster on
+//                                 me and 10 % on refresh, bench/results/2026-12-07-ab-variants.json)
 //   (any other *.patch there)
 //
 //   node bench/ab-variants.mjs [names...]    (default: every patch)

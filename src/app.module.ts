@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
-import type { ApolloDriverConfig } from '@nestjs/apollo';
+import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { GraphQLModule } from '@nestjs/graphql';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import { ThrottlerModule } from '@nestjs/throttler';
@@ -15,7 +15,6 @@ import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import type { Database } from './database/prisma.js';
 import { ApiExceptionFilter } from './graphql/error-mapping.js';
-import { FastifyApolloDriver } from './graphql/fastify-apollo.driver.js';
 import { graphqlOptions } from './graphql/graphql.options.js';
 import { InputPipe } from './graphql/input.pipe.js';
 import { HealthModule } from './health/health.module.js';
@@ -45,7 +44,7 @@ export class AppModule {
         DatabaseModule.forRoot(db),
         RedisModule.forRoot(config),
         GraphQLModule.forRoot<ApolloDriverConfig>({
-          driver: FastifyApolloDriver,
+          driver: ApolloDriver,
           ...graphqlOptions(config),
         }),
         ThrottlerModule.forRootAsync({

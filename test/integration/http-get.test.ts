@@ -3,9 +3,9 @@ import { startTestApp, type TestApp } from '../support/app.js';
 import { register } from './helpers.js';
 
 /**
- * GraphQL over HTTP GET (queries only): the route handler hands Apollo the
- * raw query string (src/graphql/fastify-apollo.driver.ts); Apollo reads
- * `query`, `operationName` and `variables` from it.
+ * GraphQL over HTTP GET (queries only): @nestjs/apollo's Fastify route hands
+ * Apollo the query string; Apollo reads `query`, `operationName` and
+ * `variables` from it.
  */
 describe('GET /graphql reads the query string as Apollo does', () => {
   let t: TestApp;
