@@ -166,6 +166,8 @@ describe('structured logs without secrets', () => {
       const line = parsed.find((o) => o.event === name);
       expect(line, name).toBeDefined();
       expect(requestIds.has(line.reqId), `${name} reqId ${line.reqId}`).toBe(true);
+      // ... and the client's address (the test connects over loopback)
+      expect(line.ip, `${name} ip`).toBe('127.0.0.1');
       return line.reqId;
     });
     expect(new Set(eventIds).size).toBe(events.length);
