@@ -73,9 +73,13 @@ const SOURCES = 200;
 const BCRYPT = num('BCRYPT_ROUNDS', 12);
 // The latency no flood request may exceed: set after the build (see main).
 let QUEUE_BOUND_MS = env.BENCH_QUEUE_BOUND_MS ? Number(env.BENCH_QUEUE_BOUND_MS) : null;
-const DEVICE_ENV = env.BENCH_DEVICE_COOKIE_ENV ?? null;
+// The device-cookie defence of src/devices (AUTH_DEVICE_TOKENS), off then on.
+const DEVICE_ENV = env.BENCH_DEVICE_COOKIE_ENV ?? 'AUTH_DEVICE_TOKENS';
+// The clients are browsers (a cookie jar each): the server in cookie mode, so
+// the device token is a cookie the jar sends back (in token mode it is in the
+// payload, for the client to pass as LoginInput.deviceToken).
 const EXTRA_ENV = Object.fromEntries(
-  (env.BENCH_ATTACK_ENV ?? '')
+  (env.BENCH_ATTACK_ENV ?? 'AUTH_REFRESH_COOKIE=true')
     .split(',')
     .filter(Boolean)
     .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
