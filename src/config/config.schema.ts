@@ -269,6 +269,8 @@ export const envSchema = z
     RETENTION_INTERVAL: duration('RETENTION_INTERVAL', 0, 86_400_000).default(15 * 60_000),
     /** Rows per delete statement of the cleanup. */
     RETENTION_BATCH_SIZE: int(1, 10_000).default(500),
+    /** The share of the time the cleanup keeps the database busy: after each batch it pauses (1 - d) / d times as long as the batch took. */
+    RETENTION_DUTY_CYCLE: z.coerce.number().gt(0).max(1).default(0.2),
     /** On SIGTERM/SIGINT, how long in-flight requests may take before the process exits anyway. */
     SHUTDOWN_TIMEOUT: duration('SHUTDOWN_TIMEOUT', 0, 600_000).default(10_000),
   })

@@ -27,13 +27,23 @@ import type { Database } from '../database/prisma.js';
  *   retried is never deleted here.
  * - security_events: AUDIT_RETENTION after they happened.
  *
- * Every delete is `DELETE ... WHERE id IN (SELECT id ... LIMIT n FOR UPDATE
- * SKIP LOCKED)` over an index that already exists, so it never waits on a row
- * a request holds, and each batch is its own short transaction. The refresh
- * tokens are found by their primary key: ids are UUIDv7, so "issued more than
- * REFRESH_TOKEN_TTL ago" is a range of the primary key and no index on
- * expires_at is needed (it would be one more index written by every rotation);
- * expires_at is checked too, so a changed TTL deletes nothing early.
+ * Every delete is `DELETE ... WHERE id IN (SELECT id ... ORDER BY key LIMIT n
+ * FOR UPDATE SKIP LOCKED)` over an index that already exists, so it never
+ * waits on a row a request holds, and each batch is its own short
+ * transaction. The refresh tokens are found by their primary key: ids are
+ * UUIDv7, so "issued more than REFRESH_TOKEN_TTL ago" is a range of the
+ * primary key and no index on expires_at is needed (it would be one more index
+ * written by every rotation); expires_at is checked too, so a changed TTL
+ * deletes nothing early.
+ *
+ * Two things keep it out of the requests' way while it works off a backlog:
+ * - Each batch starts where the last one ended (`key >= last key deleted`),
+ *   not at the start of the index: until VACUUM has run, the index still
+ *   holds an entry for every row deleted so far, and a scan from the start
+ *   would step over all of them again on every batch.
+ * - After each batch it pauses long enough that it keeps the database busy
+ *   at most RETENTION_DUTY_CYCLE of the time (0.2: a batch of 30 ms is
+ *   followed by a pause of 120 ms), and never less than 10 ms.
  */
 export interface RetentionCounts {
   refreshTokens: number;
@@ -54,16 +64,30 @@ export interface RetentionResult {
 /** pg_advisory_lock key of the cleanup (the migrations use 72707369). */
 export const RETENTION_LOCK_KEY = 72707370;
 
-/** A pause between batches, so that requests get the database in between (PGlite runs one statement at a time). */
-const BATCH_PAUSE_MS = 10;
+/** The shortest pause between two batches (PGlite runs one statement at a time: requests go in between). */
+const MIN_PAUSE_MS = 10;
 
-type Exec = (text: string, values: unknown[]) => Promise<number>;
+/** One batch: rows deleted, and the largest key among them (as text; null when none). */
+interface BatchRow {
+  n: number;
+  last: string | null;
+}
+type Exec = (text: string, values: unknown[]) => Promise<{ n: number; last: string | null }>;
 
 interface Rule {
   key: keyof RetentionCounts;
   table: string;
-  /** The WHERE (and ORDER BY) of a batch's selection: its values are $2, $3… ($1 is the batch size). */
+  /** The indexed column batches are taken in the order of, and its type. */
+  order: { column: string; type: 'uuid' | 'timestamptz' };
+  /** The WHERE of a batch's selection: its values are $2, $3… ($1 is the batch size). */
   where: (now: number, env: Env) => { sql: string; values: unknown[] };
+}
+
+export interface RetentionJobOptions {
+  log?: (line: Record<string, unknown>) => void;
+  /** Replaced in unit tests only. */
+  sleep?: (ms: number) => Promise<unknown>;
+  clock?: () => number;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -78,14 +102,16 @@ const RULES: Rule[] = [
   {
     key: 'refreshTokens',
     table: 'refresh_tokens',
+    order: { column: 'id', type: 'uuid' },
     where: (now, env) => ({
-      sql: `id < $2::uuid AND expires_at < $3::timestamptz ORDER BY id`,
+      sql: `id < $2::uuid AND expires_at < $3::timestamptz`,
       values: [uuidV7Floor(now - env.REFRESH_TOKEN_TTL), iso(now)],
     }),
   },
   {
     key: 'sessions',
     table: 'sessions',
+    order: { column: 'expires_at', type: 'timestamptz' },
     where: (now, env) => ({
       sql: `expires_at < $2::timestamptz`,
       values: [iso(now - env.SESSION_RETENTION)],
@@ -94,16 +120,19 @@ const RULES: Rule[] = [
   {
     key: 'accountTokens',
     table: 'account_tokens',
+    order: { column: 'expires_at', type: 'timestamptz' },
     where: (now) => ({ sql: `expires_at < $2::timestamptz`, values: [iso(now)] }),
   },
   {
     key: 'mfaChallenges',
     table: 'mfa_challenges',
+    order: { column: 'expires_at', type: 'timestamptz' },
     where: (now) => ({ sql: `expires_at < $2::timestamptz`, values: [iso(now)] }),
   },
   {
     key: 'mails',
     table: 'mail_outbox',
+    order: { column: 'created_at', type: 'timestamptz' },
     where: (now, env) => ({
       sql: `created_at < $2::timestamptz AND (sent_at IS NOT NULL OR failed_at IS NOT NULL)`,
       values: [iso(now - env.MAIL_RETENTION)],
@@ -112,6 +141,7 @@ const RULES: Rule[] = [
   {
     key: 'securityEvents',
     table: 'security_events',
+    order: { column: 'created_at', type: 'timestamptz' },
     where: (now, env) => ({
       sql: `created_at < $2::timestamptz`,
       values: [iso(now - env.AUDIT_RETENTION)],
@@ -121,12 +151,19 @@ const RULES: Rule[] = [
 
 export class RetentionJob {
   private stopping = false;
+  private readonly log: (line: Record<string, unknown>) => void;
+  private readonly sleep: (ms: number) => Promise<unknown>;
+  private readonly clock: () => number;
 
   constructor(
     private readonly db: Database,
     private readonly env: Env,
-    private readonly log: (line: Record<string, unknown>) => void = () => {},
-  ) {}
+    opts: RetentionJobOptions = {},
+  ) {
+    this.log = opts.log ?? (() => {});
+    this.sleep = opts.sleep ?? sleep;
+    this.clock = opts.clock ?? (() => performance.now());
+  }
 
   /** Stops a run between two batches (shutdown). */
   stop(): void {
@@ -152,17 +189,38 @@ export class RetentionJob {
     const ran = await this.withLock(async (exec) => {
       const now = opts.now ?? Date.now();
       const size = this.env.RETENTION_BATCH_SIZE;
+      // Pause per ms of work: a duty cycle d leaves (1 - d) / d of idle time per unit of work.
+      const pausePerMs = (1 - this.env.RETENTION_DUTY_CYCLE) / this.env.RETENTION_DUTY_CYCLE;
       for (const rule of RULES) {
         const w = rule.where(now, this.env);
-        const text = `DELETE FROM ${rule.table} WHERE id IN (
-                        SELECT id FROM ${rule.table} WHERE ${w.sql}
-                        LIMIT $1::int FOR UPDATE SKIP LOCKED)`;
+        const { column, type } = rule.order;
+        const from = `$${w.values.length + 2}`;
+        // PostgreSQL has no max(uuid); a UUID's text sorts as its bytes do.
+        const maxKey = type === 'uuid' ? 'max(k::text)' : 'max(k)::text';
+        const select = (continued: boolean) =>
+          `WITH d AS (
+             DELETE FROM ${rule.table} WHERE id IN (
+               SELECT id FROM ${rule.table}
+               WHERE ${w.sql}${continued ? ` AND ${column} >= ${from}::${type}` : ''}
+               ORDER BY ${column} LIMIT $1::int FOR UPDATE SKIP LOCKED)
+             RETURNING ${column} AS k)
+           SELECT count(*)::int AS n, ${maxKey} AS last FROM d`;
+        const first = select(false);
+        const next = select(true);
         const max = opts.maxBatchesPerRule ?? Infinity;
+        let last: string | null = null;
         for (let batch = 0; batch < max && !this.stopping; batch++) {
-          const n = await exec(text, [size, ...w.values]);
-          deleted[rule.key] += n;
-          if (n < size) break;
-          await sleep(BATCH_PAUSE_MS);
+          const t0 = this.clock();
+          const r = await exec(last === null ? first : next, [
+            size,
+            ...w.values,
+            ...(last === null ? [] : [last]),
+          ]);
+          const took = this.clock() - t0;
+          deleted[rule.key] += r.n;
+          if (r.n < size) break;
+          last = r.last;
+          await this.sleep(Math.max(MIN_PAUSE_MS, took * pausePerMs));
         }
       }
     });
@@ -181,7 +239,10 @@ export class RetentionJob {
   private async withLock(work: (exec: Exec) => Promise<void>): Promise<boolean> {
     const pool = this.db.pool;
     if (!pool) {
-      await work((text, values) => this.db.prisma.$executeRawUnsafe(text, ...values));
+      await work(async (text, values) => {
+        const [row] = await this.db.prisma.$queryRawUnsafe<BatchRow[]>(text, ...values);
+        return { n: row?.n ?? 0, last: row?.last ?? null };
+      });
       return true;
     }
     const client = await pool.connect();
@@ -192,7 +253,10 @@ export class RetentionJob {
       ]);
       if (!got.rows[0]?.ok) return false;
       try {
-        await work(async (text, values) => (await client.query(text, values)).rowCount ?? 0);
+        await work(async (text, values) => {
+          const [row] = (await client.query<BatchRow>(text, values)).rows;
+          return { n: row?.n ?? 0, last: row?.last ?? null };
+        });
       } finally {
         await client.query('SELECT pg_advisory_unlock($1)', [RETENTION_LOCK_KEY]);
       }

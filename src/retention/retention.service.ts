@@ -27,7 +27,7 @@ export class RetentionService implements OnApplicationBootstrap, BeforeApplicati
     private readonly config: AppConfig,
     @Inject(DATABASE) db: Database,
   ) {
-    this.job = new RetentionJob(db, config.env, (line) => this.logger.log(line));
+    this.job = new RetentionJob(db, config.env, { log: (line) => this.logger.log(line) });
   }
 
   onApplicationBootstrap(): void {
