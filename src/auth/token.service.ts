@@ -99,15 +99,33 @@ export class TokenService {
    */
   async verifyJwt(token: string): Promise<unknown> {
     try {
-      const { payload } = await jwtVerify(token, (header) => this.keyOf(header), {
-        algorithms: [this.keys.algorithm],
-        issuer: this.config.env.JWT_ISSUER,
-        audience: this.config.env.JWT_AUDIENCE,
-      });
-      return payload;
+      return await this.joseVerify(token);
     } catch {
       return null;
     }
+  }
+
+  /**
+   * jose's error for a token verifyJwt refuses (JWTExpired, JWSSignatureVerificationFailed...),
+   * or null if it is valid: what the guard tells the caller (guards/access-token-refusal.ts).
+   * Only on the refusal path of EdDSA tokens, whose strategy keeps no reason.
+   */
+  async whyRefused(token: string): Promise<unknown> {
+    try {
+      await this.joseVerify(token);
+      return null;
+    } catch (e) {
+      return e;
+    }
+  }
+
+  private async joseVerify(token: string): Promise<unknown> {
+    const { payload } = await jwtVerify(token, (header) => this.keyOf(header), {
+      algorithms: [this.keys.algorithm],
+      issuer: this.config.env.JWT_ISSUER,
+      audience: this.config.env.JWT_AUDIENCE,
+    });
+    return payload;
   }
 
   /** The claims of a valid access token, or null (any failure: forged, expired, wrong type...). */
