@@ -27,6 +27,13 @@ export abstract class LoginAttemptStore {
   /** Counts a failure that was not reserved (a wrong code after a reserved password check). */
   abstract recordFailure(account: string): Promise<void>;
   abstract clear(account: string): Promise<void>;
+  /**
+   * Seconds until `reserve` would let an attempt of this account through (0:
+   * now), counting nothing: what a refusal by another limit adds to its
+   * retryAfter (GqlThrottlerGuard), so that it is the time until the call
+   * could succeed.
+   */
+  abstract lockedFor(account: string): Promise<number>;
 }
 
 interface Entry {
@@ -79,6 +86,13 @@ export class MemoryLoginAttemptStore extends LoginAttemptStore {
 
   async clear(account: string): Promise<void> {
     this.entries.delete(account);
+  }
+
+  async lockedFor(account: string): Promise<number> {
+    // read only: neither counted nor moved in the use order
+    const e = this.entries.get(account);
+    const ms = e && e.failures >= this.max ? e.resetAt - Date.now() : 0;
+    return ms > 0 ? Math.ceil(ms / 1000) : 0;
   }
 
   /** How many accounts are tracked (tests, metrics). */
@@ -143,6 +157,11 @@ export class RedisLoginAttemptStore extends LoginAttemptStore {
     await this.redis.del(this.key(account));
   }
 
+  async lockedFor(account: string): Promise<number> {
+    const ms = (await this.redis.eval(LOCKED_FOR, 1, this.key(account), this.max)) as number;
+    return ms > 0 ? Math.ceil(ms / 1000) : 0;
+  }
+
   private key(account: string): string {
     return `login-failures:${createHash('sha256').update(account).digest('hex')}`;
   }
@@ -170,3 +189,12 @@ const RECORD_FAILURE = `
 local n = redis.call('INCR', KEYS[1])
 ${START_WINDOW}
 return n`;
+
+/** ARGV: max. Returns the ms until the window ends when its attempts are spent, else 0. */
+const LOCKED_FOR = `
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n >= tonumber(ARGV[1]) then
+  local ttl = redis.call('PTTL', KEYS[1])
+  if ttl > 0 then return ttl end
+end
+return 0`;

@@ -53,6 +53,34 @@ describe('limits: who is limited, Retry-After, IPv6 /64, changePassword', () => 
     expect(codes(await loginFrom('203.0.113.11'))).toEqual(['UNAUTHENTICATED']);
   });
 
+  it('retryAfter is the time until the call could succeed: an address limited on a locked account waits for the lock (limit "account")', async () => {
+    const ip = '203.0.113.20';
+    const email = uniqueEmail('locked');
+    // two wrong passwords: the address's 2 calls are spent and the account is locked (2 failures)
+    expect(codes(await loginFrom(ip, email))).toEqual(['UNAUTHENTICATED']);
+    expect(codes(await loginFrom(ip, email))).toEqual(['UNAUTHENTICATED']);
+    const r = await loginFrom(ip, email);
+    expect(r.code).toBe('TOO_MANY_REQUESTS');
+    const e = r.errors![0];
+    // the address's block ends after 10 min, the account's lock after 15 (AUTH_LOGIN_FAILURE_WINDOW):
+    // the call cannot succeed before the later one
+    expect(e.extensions!.limit).toBe('account');
+    expect(e.extensions!.retryAfter).toBeGreaterThan(600);
+    expect(e.extensions!.retryAfter).toBeLessThanOrEqual(900);
+    expect(e.message).toMatch(
+      /failed logins for this account, and too many login calls from this address/,
+    );
+    expect(r.headers.get('retry-after')).toBe(String(e.extensions!.retryAfter));
+    // from another address, the account's own lock answers with the same time
+    const other = await loginFrom('203.0.113.21', email);
+    expect(other.errors![0].extensions!.limit).toBe('account');
+    expect(
+      Math.abs(
+        (other.errors![0].extensions!.retryAfter as number) - (e.extensions!.retryAfter as number),
+      ),
+    ).toBeLessThanOrEqual(2);
+  });
+
   it('an IPv6 client is counted by its /64: other addresses of the same /64 share the limit, the next /64 does not', async () => {
     expect(codes(await loginFrom('2001:db8:aa:1::1'))).toEqual(['UNAUTHENTICATED']);
     expect(codes(await loginFrom('2001:db8:aa:1:ffff:ffff:ffff:fffe'))).toEqual([

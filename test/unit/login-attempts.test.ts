@@ -1,7 +1,14 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AppConfig } from '../../src/config/app-config.js';
 import { parseEnv } from '../../src/config/config.schema.js';
-import { MemoryLoginAttemptStore } from '../../src/lockout/login-attempts.js';
+import {
+  type LoginAttemptStore,
+  MemoryLoginAttemptStore,
+  RedisLoginAttemptStore,
+} from '../../src/lockout/login-attempts.js';
+import { missing, REDIS_SERVER_URL } from '../support/services.js';
 
 function store(env: Record<string, string>) {
   return new MemoryLoginAttemptStore(
@@ -57,5 +64,44 @@ describe('MemoryLoginAttemptStore: bounded, least recently used out first', () =
     await s.clear('a@example.com');
     expect(s.size).toBe(0);
     expect((await s.reserve('a@example.com')).retryAfterSeconds).toBe(0);
+  });
+});
+
+/**
+ * lockedFor: how long an account's lock has left, counting nothing (the
+ * per-address limit adds it to its retryAfter: test/integration/limits.test.ts).
+ */
+describe('lockedFor reads the lock without counting', () => {
+  const env = { AUTH_LOGIN_TRACKED_MAX: '100', AUTH_LOGIN_MAX_FAILURES: '2' };
+  const config = () =>
+    new AppConfig(parseEnv({ AUTH_LOGIN_FAILURE_WINDOW: '60s', ...env }), '/tmp', 'x'.repeat(32));
+
+  async function check(s: LoginAttemptStore, account: string) {
+    expect(await s.lockedFor(account)).toBe(0);
+    await s.reserve(account);
+    expect(await s.lockedFor(account)).toBe(0);
+    // read any number of times: nothing is counted
+    expect(await s.lockedFor(account)).toBe(0);
+    expect((await s.reserve(account)).retryAfterSeconds).toBe(0);
+    const locked = await s.lockedFor(account);
+    expect(locked).toBeGreaterThan(55);
+    expect(locked).toBeLessThanOrEqual(60);
+    expect((await s.reserve(account)).retryAfterSeconds).toBe(locked);
+    await s.clear(account);
+    expect(await s.lockedFor(account)).toBe(0);
+  }
+
+  it('in memory', async () => {
+    await check(new MemoryLoginAttemptStore(config()), 'mem@example.com');
+  });
+
+  it.skipIf(missing('redis'))('in Redis', async () => {
+    const redis = new Redis(REDIS_SERVER_URL, { lazyConnect: true });
+    await redis.connect();
+    try {
+      await check(new RedisLoginAttemptStore(redis, config()), `redis-${randomUUID()}@example.com`);
+    } finally {
+      redis.disconnect();
+    }
   });
 });

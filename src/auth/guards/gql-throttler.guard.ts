@@ -1,4 +1,5 @@
-import { Injectable, Logger, SetMetadata, type ExecutionContext } from '@nestjs/common';
+import { Inject, Injectable, Logger, SetMetadata, type ExecutionContext } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { GqlExecutionContext } from '@nestjs/graphql';
 import {
   normalizeIp,
@@ -8,8 +9,11 @@ import {
   type ThrottlerRequest,
 } from '@nestjs/throttler';
 import { AppError } from '../../common/errors.js';
+import { normaliseEmail } from '../../common/rules.js';
 import type { AppConfig } from '../../config/app-config.js';
 import type { GqlContext } from '../../graphql/context.js';
+import { LoginAttemptStore } from '../../lockout/login-attempts.js';
+import { RefreshTokenTransport } from '../refresh-cookie.js';
 
 /**
  * The key of a client address in every per-IP limit: an IPv4 address as it
@@ -108,13 +112,35 @@ export class GqlThrottlerGuard extends ThrottlerGuard {
     return { req: ctx.req, res: ctx.res };
   }
 
+  /** Looked up when needed (LoginAttemptStore, RefreshTokenTransport): the guard is used in several modules. */
+  @Inject(ModuleRef) private readonly moduleRef!: ModuleRef;
+
   protected override async handleRequest(props: ThrottlerRequest): Promise<boolean> {
     try {
       return await super.handleRequest(props);
     } catch (e) {
       if (!(e instanceof Throttled)) throw e;
-      throw this.refusal(props, e.detail);
+      throw this.refusal(props, e.detail, await this.accountLock(props));
     }
+  }
+
+  /**
+   * A login refused by the per-address limit while its account is locked
+   * too (failed logins) cannot succeed before both end: the seconds the
+   * account's lock has left, or 0. A login with a device token is not held
+   * by the account's lock (CredentialsService), so it adds nothing.
+   */
+  private async accountLock(props: ThrottlerRequest): Promise<number> {
+    if (props.context.getHandler().name !== 'login') return 0;
+    const gql = GqlExecutionContext.create(props.context);
+    const input = gql.getArgs<{ input?: { email?: unknown; deviceToken?: unknown } }>().input;
+    if (typeof input?.email !== 'string') return 0;
+    const { req } = this.getRequestResponse(props.context);
+    const transport = this.moduleRef.get(RefreshTokenTransport, { strict: false });
+    const device = typeof input.deviceToken === 'string' ? input.deviceToken : null;
+    if (transport.readDevice(req, device)) return 0;
+    const store = this.moduleRef.get(LoginAttemptStore, { strict: false });
+    return store.lockedFor(normaliseEmail(input.email));
   }
 
   protected override async throwThrottlingException(
@@ -124,11 +150,16 @@ export class GqlThrottlerGuard extends ThrottlerGuard {
     throw new Throttled(detail);
   }
 
-  private refusal(props: ThrottlerRequest, detail: ThrottlerLimitDetail): AppError {
+  private refusal(
+    props: ThrottlerRequest,
+    detail: ThrottlerLimitDetail,
+    accountLock = 0,
+  ): AppError {
     const { req } = this.getRequestResponse(props.context);
     const operation = props.context.getHandler().name;
     const scope = SCOPE[props.throttler.name ?? ''] ?? 'ip';
-    const retryAfter = Math.max(1, Math.ceil(detail.timeToBlockExpire));
+    const blocked = Math.max(1, Math.ceil(detail.timeToBlockExpire));
+    const retryAfter = Math.max(blocked, accountLock);
     this.authLogger.warn({
       reqId: req.id,
       event: 'rate_limited',
@@ -138,10 +169,15 @@ export class GqlThrottlerGuard extends ThrottlerGuard {
       retryAfterSeconds: retryAfter,
     });
     const who = scope === 'user' ? 'for this account' : 'from this address';
-    return AppError.tooManyRequests(
-      retryAfter,
-      scope,
-      `Too many ${operation} calls ${who} (at most ${props.limit} per ${Math.round(props.ttl / 1000)} s): try again in ${retryAfter} s`,
-    );
+    const limit = `Too many ${operation} calls ${who} (at most ${props.limit} per ${Math.round(props.ttl / 1000)} s)`;
+    if (accountLock > blocked) {
+      // the account's lock ends last: it is what the caller waits for
+      return AppError.tooManyRequests(
+        retryAfter,
+        'account',
+        `Too many failed logins for this account, and ${limit.charAt(0).toLowerCase()}${limit.slice(1)}: try again in ${retryAfter} s`,
+      );
+    }
+    return AppError.tooManyRequests(retryAfter, scope, `${limit}: try again in ${retryAfter} s`);
   }
 }
