@@ -1,11 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AuditRepository } from '../audit/audit.repository.js';
 import { AppError } from '../common/errors.js';
+import { normalisePassword } from '../common/rules.js';
 import { Transactions } from '../database/transactions.js';
 import type { ClientInfo } from '../graphql/client-info.decorator.js';
 import { LoginAttemptStore } from '../lockout/login-attempts.js';
 import { PasswordService } from '../passwords/password.service.js';
-import { SessionsRepository } from '../sessions/sessions.repository.js';
+import { SessionsService } from '../sessions/sessions.service.js';
 import { UsersRepository } from '../users/users.repository.js';
 import { logAuthEvent } from './auth-log.js';
 import type { Principal } from './principal.js';
@@ -26,7 +27,7 @@ export class ChangePasswordService {
 
   constructor(
     private readonly users: UsersRepository,
-    private readonly sessions: SessionsRepository,
+    private readonly sessions: SessionsService,
     private readonly passwords: PasswordService,
     private readonly attempts: LoginAttemptStore,
     private readonly transactions: Transactions,
@@ -40,7 +41,7 @@ export class ChangePasswordService {
   ): Promise<boolean> {
     const userId = principal.user.id;
     // The same normalisation as the hash's: equal here means the same password.
-    if (input.newPassword.normalize('NFKC') === input.currentPassword.normalize('NFKC')) {
+    if (normalisePassword(input.newPassword) === normalisePassword(input.currentPassword)) {
       throw AppError.badInput([
         { field: 'newPassword', message: 'must differ from the current password' },
       ]);
@@ -77,19 +78,13 @@ export class ChangePasswordService {
           'CREDENTIALS_CHANGED',
         );
       }
-      const n = await this.sessions.revokeAllOfUser(
+      return this.sessions.endSessionsAfter(tx, {
         userId,
-        'password_change',
-        principal.sessionId,
-        tx,
-      );
-      await this.audit.record(tx, {
-        type: 'PASSWORD_CHANGED',
-        userId,
-        sessionId: principal.sessionId,
+        reason: 'password_change',
+        event: 'PASSWORD_CHANGED',
+        keepSessionId: principal.sessionId,
         client,
       });
-      return n;
     });
     logAuthEvent(this.logger, 'log', client, {
       event: 'password_changed',

@@ -21,6 +21,13 @@ export const PASSWORD_MAX_BYTES = 4096;
 export const PAGE_MIN = 1;
 export const PAGE_MAX = 100;
 export const PAGE_DEFAULT = 20;
+/**
+ * Sizes beyond which a value given only to be looked up or compared (a login
+ * email, a refresh or device token) is refused before any work: the service
+ * then says what is wrong with it (UNAUTHENTICATED, ignored token...).
+ */
+export const EMAIL_ATTEMPT_MAX = 1024;
+export const TOKEN_ATTEMPT_MAX = 512;
 /** A stored user agent is cut to this many characters. */
 export const USER_AGENT_MAX = 512;
 
@@ -76,6 +83,11 @@ export function emailProblem(raw: string): string | null {
   return null;
 }
 
+/** The one normalisation of a password before it is counted, compared or hashed: NFKC (NIST SP 800-63B). */
+export function normalisePassword(password: string): string {
+  return password.normalize('NFKC');
+}
+
 /** True when a password is too big to be anyone's: refused (or failed) before any hashing. */
 export function passwordTooLarge(password: string): boolean {
   return (
@@ -88,7 +100,7 @@ export function passwordTooLarge(password: string): boolean {
 export function newPasswordProblem(password: string): string | null {
   // Size first, on the raw string: an absurd input is refused before any work.
   if (passwordTooLarge(password)) return `must be at most ${PASSWORD_MAX_CHARS} characters`;
-  const n = charCount(password.normalize('NFKC'));
+  const n = charCount(normalisePassword(password));
   if (n < PASSWORD_MIN_CHARS) return `must be at least ${PASSWORD_MIN_CHARS} characters`;
   if (n > PASSWORD_MAX_CHARS) return `must be at most ${PASSWORD_MAX_CHARS} characters`;
   return null;

@@ -1,5 +1,6 @@
 import { registerDecorator, type ValidationOptions } from 'class-validator';
 import {
+  EMAIL_ATTEMPT_MAX,
   emailProblem,
   isOpaqueToken,
   isUuid,
@@ -7,6 +8,7 @@ import {
   nameProblem,
   newPasswordProblem,
   PASSWORD_MAX_BYTES,
+  TOKEN_ATTEMPT_MAX,
   totpCodeProblem,
 } from './rules.js';
 
@@ -46,7 +48,7 @@ export const IsAccountEmail = (o?: ValidationOptions) =>
 export const IsEmailAttempt = (o?: ValidationOptions) =>
   rule(
     'isEmailAttempt',
-    str((s) => (s.length > 1024 ? 'is too long' : null)),
+    str((s) => (s.length > EMAIL_ATTEMPT_MAX ? 'is too long' : null)),
     o,
   );
 
@@ -95,6 +97,19 @@ export const IsDisplayName = (o?: ValidationOptions) => rule('isDisplayName', st
 /** One of our opaque tokens (43 base64url characters): anything else never reaches the database. */
 export const IsOpaqueToken = (o?: ValidationOptions) =>
   rule('isOpaqueToken', (v) => (isOpaqueToken(v) ? null : 'is not a valid token'), o);
+
+/**
+ * A token the service checks itself (refresh token, device token): a wrong
+ * one has its own answer there, so only a size no client sends is refused here.
+ */
+export const IsTokenAttempt = (o?: ValidationOptions) =>
+  rule(
+    'isTokenAttempt',
+    str((s) =>
+      s.length > TOKEN_ATTEMPT_MAX ? `must be at most ${TOKEN_ATTEMPT_MAX} characters` : null,
+    ),
+    o,
+  );
 
 /** A current TOTP code: 6 digits. */
 export const IsTotpCode = (o?: ValidationOptions) => rule('isTotpCode', str(totpCodeProblem), o);

@@ -1,5 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { normalisePassword } from '../common/rules.js';
 import { AppConfig } from '../config/app-config.js';
 import { BcryptPool } from './bcrypt-pool.js';
 import { HashQueue, type HashLane } from './hash-queue.js';
@@ -12,11 +13,6 @@ import { HashQueue, type HashLane } from './hash-queue.js';
  * bcrypt (base64, never the raw digest).
  */
 const PREHASH_KEY = 'auth-api/password-prehash/v1';
-
-/** The same normalisation on register, login and change: NFKC, as NIST SP 800-63B suggests. */
-export function normalisePassword(password: string): string {
-  return password.normalize('NFKC');
-}
 
 /**
  * Password hashing for every feature that sets or checks one. Every bcrypt

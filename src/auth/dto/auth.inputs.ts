@@ -1,15 +1,13 @@
 import { Field, InputType } from '@nestjs/graphql';
-import { IsBoolean, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsBoolean, IsOptional } from 'class-validator';
 import {
   IsAccountEmail,
   IsDisplayName,
   IsEmailAttempt,
   IsNewPassword,
   IsPasswordAttempt,
+  IsTokenAttempt,
 } from '../../common/validators.js';
-
-/** A refresh token is checked by the service (a wrong one is UNAUTHENTICATED); only its size here. */
-const MAX_TOKEN = 512;
 
 @InputType()
 export class RegisterInput {
@@ -43,8 +41,7 @@ export class LoginInput {
       'The deviceToken of an earlier AuthPayload for this account (cookie mode: the cookie is used). An unknown, expired or another account’s token is ignored.',
   })
   @IsOptional()
-  @IsString()
-  @MaxLength(MAX_TOKEN)
+  @IsTokenAttempt()
   deviceToken?: string | null;
 }
 
@@ -55,8 +52,7 @@ export class RefreshTokenInput {
     description: 'Absent: the refresh-token cookie is used (cookie mode).',
   })
   @IsOptional()
-  @IsString()
-  @MaxLength(MAX_TOKEN)
+  @IsTokenAttempt()
   refreshToken?: string | null;
 }
 
@@ -64,8 +60,7 @@ export class RefreshTokenInput {
 export class LogoutInput {
   @Field(() => String, { nullable: true })
   @IsOptional()
-  @IsString()
-  @MaxLength(MAX_TOKEN)
+  @IsTokenAttempt()
   refreshToken?: string | null;
 
   @Field(() => Boolean, { nullable: true, defaultValue: false })
