@@ -1,5 +1,4 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { AuditRepository } from '../audit/audit.repository.js';
 import { normaliseEmail } from '../common/rules.js';
 import { AppConfig } from '../config/app-config.js';
 import { Transactions } from '../database/transactions.js';
@@ -8,7 +7,7 @@ import { LoginAttemptStore } from '../lockout/login-attempts.js';
 import { MailOutbox } from '../mail/mail-outbox.js';
 import { MailWorker } from '../mail/mail-worker.js';
 import { PasswordService } from '../passwords/password.service.js';
-import { SessionsRepository } from '../sessions/sessions.repository.js';
+import { SessionsService } from '../sessions/sessions.service.js';
 import { UsersRepository } from '../users/users.repository.js';
 import {
   AccountTokensRepository,
@@ -34,10 +33,9 @@ export class PasswordResetService {
     private readonly worker: MailWorker,
     private readonly passwords: PasswordService,
     private readonly users: UsersRepository,
-    private readonly sessions: SessionsRepository,
+    private readonly sessions: SessionsService,
     private readonly verification: VerificationService,
     private readonly attempts: LoginAttemptStore,
-    private readonly audit: AuditRepository,
   ) {}
 
   /**
@@ -92,13 +90,12 @@ export class PasswordResetService {
       if (!t) throw invalidToken();
       if (!(await this.users.replacePassword(tx, t.userId, t.credentialsVersion, passwordHash)))
         throw invalidToken(); // the credentials changed while this ran
-      const revoked = await this.sessions.revokeAllOfUser(
-        t.userId,
-        'password_reset',
-        undefined,
-        tx,
-      );
-      await this.audit.record(tx, { type: 'PASSWORD_RESET', userId: t.userId, client });
+      const revoked = await this.sessions.endSessionsAfter(tx, {
+        userId: t.userId,
+        reason: 'password_reset',
+        event: 'PASSWORD_RESET',
+        client,
+      });
       await this.verification.proveAddress(tx, t, client);
       return { ...t, revoked };
     });

@@ -7,7 +7,7 @@ import { AppConfig } from '../config/app-config.js';
 import type { Db } from '../database/db.js';
 import { Transactions } from '../database/transactions.js';
 import type { ClientInfo } from '../graphql/client-info.decorator.js';
-import { SessionsRepository } from '../sessions/sessions.repository.js';
+import { SessionsService } from '../sessions/sessions.service.js';
 import {
   newRecoveryCodes,
   newTotpSecret,
@@ -37,7 +37,7 @@ export class EnrollmentService {
     private readonly repo: MfaRepository,
     private readonly cipher: SecretCipher,
     private readonly factor: SecondFactorService,
-    private readonly sessions: SessionsRepository,
+    private readonly sessions: SessionsService,
     private readonly transactions: Transactions,
     private readonly audit: AuditRepository,
   ) {}
@@ -81,14 +81,13 @@ export class EnrollmentService {
       await this.repo.setEnabled(tx, userId, true);
       const hashes = codes.map((c) => recoveryCodeHash(userId, c));
       await this.repo.replaceRecoveryCodes(tx, userId, hashes);
-      const n = await this.sessions.revokeAllOfUser(userId, 'mfa_enabled', principal.sessionId, tx);
-      await this.audit.record(tx, {
-        type: 'MFA_ENABLED',
+      return this.sessions.endSessionsAfter(tx, {
         userId,
-        sessionId: principal.sessionId,
+        reason: 'mfa_enabled',
+        event: 'MFA_ENABLED',
+        keepSessionId: principal.sessionId,
         client,
       });
-      return n;
     });
     logAuthEvent(this.logger, 'log', client, {
       event: 'mfa_enabled',

@@ -5,6 +5,6 @@ import { SessionsService } from './sessions.service.js';
 
 @Module({
   providers: [SessionsRepository, SessionsService, SessionsResolver],
-  exports: [SessionsRepository],
+  exports: [SessionsRepository, SessionsService],
 })
 export class SessionsModule {}

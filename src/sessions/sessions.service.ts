@@ -1,12 +1,24 @@
 import { Injectable } from '@nestjs/common';
 import { AuditRepository } from '../audit/audit.repository.js';
 import { AppConfig } from '../config/app-config.js';
+import type { Db } from '../database/db.js';
 import { Transactions } from '../database/transactions.js';
+import type { SecurityEventType } from '../generated/prisma/enums.js';
 import type { ClientInfo } from '../graphql/client-info.decorator.js';
 import { isUuid } from '../common/rules.js';
 import type { Principal } from '../auth/principal.js';
 import { Session } from './session.model.js';
-import { SessionsRepository } from './sessions.repository.js';
+import { SessionsRepository, type RevokeReason } from './sessions.repository.js';
+
+/** A change of what a login proves, and the sessions it ends (SessionsService.endSessionsAfter). */
+export interface CredentialsChange {
+  userId: string;
+  reason: RevokeReason;
+  event: SecurityEventType;
+  /** The caller's own session: kept, and named by the event. Absent: every session ends. */
+  keepSessionId?: string;
+  client: ClientInfo;
+}
 
 @Injectable()
 export class SessionsService {
@@ -50,5 +62,23 @@ export class SessionsService {
       });
       return true;
     });
+  }
+
+  /**
+   * The end of every change of what a login proves (a new password, a reset,
+   * a second factor turned on), inside the change's transaction `tx`: every
+   * live session of the user but the caller's ends with `reason`, and the
+   * event is recorded. The number of sessions ended, for the caller's log
+   * line (written after the commit).
+   */
+  async endSessionsAfter(tx: Db, c: CredentialsChange): Promise<number> {
+    const n = await this.sessions.revokeAllOfUser(c.userId, c.reason, c.keepSessionId, tx);
+    await this.audit.record(tx, {
+      type: c.event,
+      userId: c.userId,
+      sessionId: c.keepSessionId ?? null,
+      client: c.client,
+    });
+    return n;
   }
 }
