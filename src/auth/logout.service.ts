@@ -3,7 +3,7 @@ import { AuditRepository } from '../audit/audit.repository.js';
 import { OPAQUE_TOKEN } from '../common/rules.js';
 import { Transactions } from '../database/transactions.js';
 import type { ClientInfo } from '../graphql/client-info.decorator.js';
-import { SessionsRepository } from '../sessions/sessions.repository.js';
+import { isSessionLive, SessionsRepository } from '../sessions/sessions.repository.js';
 import { logAuthEvent } from './auth-log.js';
 import { TokenService } from './token.service.js';
 
@@ -71,12 +71,7 @@ export class LogoutService {
     if (!token || !OPAQUE_TOKEN.test(token)) return null;
     const row = await this.sessions.findRefreshToken(this.tokens.hashRefreshToken(token));
     const now = new Date();
-    const live =
-      row &&
-      !row.rotatedAt &&
-      row.expiresAt > now &&
-      !row.session.revokedAt &&
-      row.session.expiresAt > now;
+    const live = row && !row.rotatedAt && row.expiresAt > now && isSessionLive(row.session, now);
     return live ? { sessionId: row.sessionId, userId: row.session.userId } : null;
   }
 

@@ -7,7 +7,11 @@ import { OPAQUE_TOKEN } from '../common/rules.js';
 import { AppConfig } from '../config/app-config.js';
 import { Transactions } from '../database/transactions.js';
 import type { ClientInfo } from '../graphql/client-info.decorator.js';
-import { SessionsRepository, type RefreshTokenRow } from '../sessions/sessions.repository.js';
+import {
+  isSessionLive,
+  SessionsRepository,
+  type RefreshTokenRow,
+} from '../sessions/sessions.repository.js';
 import { logAuthEvent } from './auth-log.js';
 import { accountDisabled, SessionIssuer, type IssuedTokens } from './session-issuer.service.js';
 import { TokenService } from './token.service.js';
@@ -41,7 +45,7 @@ export class RefreshService {
   async refresh(token: string | null | undefined, client: ClientInfo): Promise<IssuedTokens> {
     const { presented, row } = await this.find(token);
     const now = new Date();
-    if (row.session.revokedAt || row.session.expiresAt <= now) {
+    if (!isSessionLive(row.session, now)) {
       if (!row.rotatedAt && row.expiresAt > now && row.user.disabledAt) throw accountDisabled();
       throw refused('The session of this refresh token has ended: log in again', 'SESSION_ENDED');
     }

@@ -10,12 +10,16 @@ import { PUBLIC_USER_COLUMNS, type PublicUserRow } from '../users/user.model.js'
 
 /**
  * "The session is live": not revoked and not expired. The one definition,
- * written twice only because two languages need it: as SQL for the raw
- * statements (alias `s`, the time as parameter `$now`) and as a Prisma filter.
+ * in the three forms the code needs, side by side so that they change
+ * together: SQL for the raw statements (alias `s`, the time as a parameter),
+ * a Prisma filter, and a check of a session row already read.
  */
 const liveSql = (now: string) => `s.revoked_at IS NULL AND s.expires_at > ${now}`;
 export function liveSession(now: Date): Prisma.SessionWhereInput {
   return { revokedAt: null, expiresAt: { gt: now } };
+}
+export function isSessionLive(s: { revokedAt: Date | null; expiresAt: Date }, now: Date): boolean {
+  return !s.revokedAt && s.expiresAt > now;
 }
 
 export type RevokeReason =

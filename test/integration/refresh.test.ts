@@ -5,6 +5,8 @@ import {
   SessionsDocument,
   type RefreshTokenMutation,
 } from '../generated/graphql.js';
+import { v7 as uuidv7 } from 'uuid';
+import { SessionsRepository } from '../../src/sessions/sessions.repository.js';
 import { startTestApp, type GqlResponse, type TestApp } from '../support/app.js';
 import { codes, op, register, sessionIdOf } from './helpers.js';
 
@@ -135,6 +137,67 @@ describe('refresh-token rotation inside a grace window (REFRESH_REUSE_GRACE=60s)
     expect(b2.data.refreshToken.refreshToken).toBe(b1.refreshToken);
     expect(await liveTokenRows(t, sessionIdOf(r.accessToken))).toBe(1);
     expect((await op(t, MeDocument, {}, { token: b1.accessToken })).errors).toBeUndefined();
+  });
+
+  it("the grace window runs from the parent's rotated_at, whatever the child's created_at says", async () => {
+    const within = await register(t);
+    const c1 = (await refresh(t, within.refreshToken)).data.refreshToken;
+    // The child's created_at far in the past: the retry is still inside the window.
+    await t.db.prisma.refreshToken.updateMany({
+      where: { sessionId: sessionIdOf(within.accessToken), rotatedAt: null },
+      data: { createdAt: new Date(Date.now() - 3_600_000) },
+    });
+    const again = await refresh(t, within.refreshToken);
+    expect(again.errors).toBeUndefined();
+    expect(again.data.refreshToken.refreshToken).toBe(c1.refreshToken);
+
+    const past = await register(t);
+    const c2 = (await refresh(t, past.refreshToken)).data.refreshToken;
+    // The parent's rotated_at 61 s back (the child's created_at untouched): reuse.
+    await t.db.prisma.refreshToken.updateMany({
+      where: { sessionId: sessionIdOf(past.accessToken), rotatedAt: { not: null } },
+      data: { rotatedAt: new Date(Date.now() - 61_000) },
+    });
+    const late = await refresh(t, past.refreshToken);
+    expect(late.errors?.[0].extensions?.reason).toBe('REFRESH_TOKEN_REUSED');
+    expect((await refresh(t, c2.refreshToken!)).code).toBe('UNAUTHENTICATED');
+  });
+
+  it('the rotation statement itself refuses a session that has expired (the token still live)', async () => {
+    const r = await register(t);
+    const sid = sessionIdOf(r.accessToken);
+    const parent = await t.db.prisma.refreshToken.findFirstOrThrow({ where: { sessionId: sid } });
+    await t.db.prisma.session.update({
+      where: { id: sid },
+      data: { expiresAt: new Date(Date.now() - 1000) },
+    });
+    const sessions = t.app.get(SessionsRepository);
+    const rotated = await sessions.rotate({
+      parentId: parent.id,
+      childId: uuidv7(),
+      childHash: 'c'.repeat(64),
+      expiresAt: new Date(Date.now() + 86_400_000),
+      now: new Date(),
+      client: null,
+    });
+    expect(rotated).toBe(false);
+    const rows = await t.db.prisma.refreshToken.findMany({ where: { sessionId: sid } });
+    expect(rows.map((x) => [x.id, x.rotatedAt])).toEqual([[parent.id, null]]);
+    // Control: the same call on a live session rotates.
+    await t.db.prisma.session.update({
+      where: { id: sid },
+      data: { expiresAt: new Date(Date.now() + 86_400_000) },
+    });
+    expect(
+      await sessions.rotate({
+        parentId: parent.id,
+        childId: uuidv7(),
+        childHash: 'c'.repeat(64),
+        expiresAt: new Date(Date.now() + 86_400_000),
+        now: new Date(),
+        client: null,
+      }),
+    ).toBe(true);
   });
 
   it('a token two rotations old is reuse even inside the grace window: the session dies', async () => {
