@@ -72,17 +72,26 @@ export function requestIdGenerator(
  * logger; the lines of a request carry its id (`reqId`).
  */
 export function createRootLogger(config: AppConfig, silent: boolean): Logger {
-  return pino(
+  const base = { service: 'auth-api', pid: process.pid };
+  const out = stdout();
+  const root = pino(
     {
       level: silent ? 'silent' : config.env.LOG_LEVEL,
-      base: { service: 'auth-api', pid: process.pid },
+      base,
       timestamp: isoTime,
       formatters: { level: (label) => ({ level: label }) },
       redact: { paths: REDACT_PATHS, remove: true },
     },
-    stdout(),
+    out,
   );
+  // What the request line needs to be written as pino would write it, kept
+  // from the options given above (not read back from pino's internals).
+  directSinks.set(root, { out, bindings: `,${JSON.stringify(base).slice(1, -1)}` });
+  return root;
 }
+
+/** The destination and the base bindings (`,"service":…,"pid":…`) of a root made by createRootLogger. */
+const directSinks = new WeakMap<Logger, { out: LineBatcher; bindings: string }>();
 
 let secondStart = Number.NaN;
 let secondPrefix = '';
@@ -90,9 +99,8 @@ let secondPrefix = '';
 /**
  * pino's `timestamp` (`,"time":"2026-11-22T23:16:34.519Z"`, the same text as
  * pino.stdTimeFunctions.isoTime), with the date and time up to the second
- * formatted once a second: `new Date(now).toISOString()` on every line was
- * ~8 % of `me`'s CPU in the server (bench/ab.mjs, paired rounds; the
- * request line has one per request).
+ * formatted once a second rather than a Date formatted on every line (one
+ * per request at least; measured in docs/benchmark.md).
  */
 export function isoTime(now = Date.now()): string {
   let ms = now - secondStart;
@@ -113,18 +121,15 @@ const LOG_CHUNK = 4096;
 /**
  * stdout, buffered: lines are written 4 KiB at a time, and at least every
  * LOG_FLUSH_MS, and whatever is left when the process exits (also after an
- * uncaught exception). Writing each line as it came meant one write per
- * request. A crash that kills the process outright (SIGKILL, OOM) loses at
- * most the last LOG_FLUSH_MS of lines.
+ * uncaught exception), rather than one write per line. A crash that kills
+ * the process outright (SIGKILL, OOM) loses at most the last LOG_FLUSH_MS of
+ * lines.
  *
  * The lines wait in an array, joined once per chunk, and each chunk is one
  * synchronous write (pino's sonic-boom, `sync: true`), so what is pending at
- * exit is written before the process ends. Until round 5 they waited in
- * sonic-boom's own buffer (`minLength`, asynchronous writes): that buffer is
- * one string that sonic-boom measures with Buffer.byteLength on every write,
- * which flattens (copies) everything pending each time, ~2 KiB copied per
- * line at 4 KiB (`perf` of `me`: String::WriteToFlat and Utf8Length; 3.7 KB
- * allocated per request by the request line in a sampling heap profile).
+ * exit is written before the process ends. Not sonic-boom's own buffer
+ * (`minLength`): it keeps one string that it measures with Buffer.byteLength
+ * on every write, copying everything pending each time.
  */
 type SonicBoom = ReturnType<typeof pino.destination>;
 
@@ -231,21 +236,22 @@ export function nestLogger(root: Logger): PinoNestLogger {
  * path, client address, status, time; warn for 4xx, error for 5xx). The id
  * comes from X-Request-Id when a proxy sent a sane one, and is sent back in
  * X-Request-Id; the services' lines of that request (auth events, errors)
- * carry it as `reqId`, passed to them explicitly (ClientInfo.requestId).
+ * carry it as `reqId`, passed to them explicitly (ClientInfo.requestId,
+ * which also carries the ip and user agent the security log records).
  *
- * There is no AsyncLocalStorage request context: on Node 20 entering one
- * per request turns on promise hooks for every promise of the process, and
- * nestjs-pino's runInContext also built a child logger per request; together
- * ~20 % of `me`'s req/s (docs/benchmark.md).
+ * Not nestjs-pino's request context nor pino-http: an AsyncLocalStorage
+ * context entered per request (promise hooks on every promise of the
+ * process), a child logger and pino-http's listeners and serialisers per
+ * request cost more than the 3 % the project allows a hand-written part
+ * (the paired A/B is in docs/benchmark.md; bench/ab-variants/
+ * library-logging.patch is the library's way, kept measurable).
  *
- * The closing line is written by a plain onResponse hook rather than
- * pino-http (its per-request listeners, serializers and wrappers were ~8 % of
- * the CPU of `me`), and serialised here into pino's own stream, in pino's
- * format (level, time, base bindings, fields, msg): its fields are fixed
- * (no header, query string or body, so nothing to redact) and building the
- * line directly costs a fraction of pino's generic path (its redaction pass
- * and serialisers were another ~5 %). Everything else (auth events, errors)
- * goes through the redacting root logger.
+ * The closing line is written by a plain onResponse hook and serialised
+ * here, in pino's format (level, time, base bindings, fields, msg), into
+ * the root logger's own destination: its fields are fixed (no header, query
+ * string or body, so nothing to redact), so pino's redaction pass and
+ * serialisers are skipped. Everything else (auth events, errors) goes
+ * through the redacting root logger.
  */
 export function registerRequestLogging(fastify: FastifyInstance, root: Logger): void {
   const line = requestLineWriter(root);
@@ -274,7 +280,7 @@ export function registerRequestLogging(fastify: FastifyInstance, root: Logger): 
   });
 }
 
-interface RequestLine {
+export interface RequestLine {
   id: string;
   method: string;
   url: string;
@@ -285,18 +291,14 @@ interface RequestLine {
 
 /**
  * Writes `{"level":…,"time":…,<base>,"reqId":…,"req":{…},"res":{…},"responseTime":…,"msg":"request completed"}`
- * straight into the root logger's destination (the same line pino would
- * write), or through pino if its stream is not reachable.
+ * straight into the destination of a root made by createRootLogger (the
+ * same line pino would write), or through pino for any other logger.
  */
-function requestLineWriter(
+export function requestLineWriter(
   root: Logger,
 ): (level: 'info' | 'warn' | 'error', r: RequestLine) => void {
-  const sym = pino.symbols as unknown as Record<string, symbol>;
-  const internals = root as unknown as Record<symbol, unknown>;
-  const stream = internals[sym.streamSym] as { write(s: string): unknown } | undefined;
-  const time = internals[sym.timeSym] as (() => string) | undefined;
-  const chindings = internals[sym.chindingsSym] as string | undefined;
-  if (!stream || typeof stream.write !== 'function' || !time || typeof chindings !== 'string') {
+  const sink = directSinks.get(root);
+  if (!sink) {
     const child = root.child({}, { redact: [] });
     return (level, r) =>
       child[level](
@@ -315,10 +317,11 @@ function requestLineWriter(
   // never hold a character JSON escapes; checked here anyway, since quoting
   // them by hand saves three JSON.stringify calls per request.
   const quote = (s: string) => (SAFE_JSON_STRING.test(s) ? `"${s}"` : str(s));
+  const { out, bindings } = sink;
   return (level, r) => {
     const id = quote(r.id);
-    stream.write(
-      `{"level":"${level}"${time()}${chindings},"reqId":${id},"req":{"id":${id},"method":${quote(r.method)},"url":${str(r.url)}${
+    out.write(
+      `{"level":"${level}"${isoTime()}${bindings},"reqId":${id},"req":{"id":${id},"method":${quote(r.method)},"url":${str(r.url)}${
         r.remoteAddress === undefined ? '' : `,"remoteAddress":${quote(r.remoteAddress)}`
       }},"res":{"statusCode":${r.statusCode}},"responseTime":${r.responseTime},"msg":"request completed"}\n`,
     );
