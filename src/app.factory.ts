@@ -62,8 +62,7 @@ export async function createApp(
     onConstructorPoisoning: 'error',
     // No Nest middleware here (request logging, CORS and cookies are Fastify
     // hooks/plugins): without this the adapter registers @fastify/middie,
-    // whose onRequest hook runs on every request for nothing (~4.6 % of the
-    // CPU of `me` in bench/profile.mjs).
+    // whose onRequest hook would run on every request for nothing.
     skipMiddie: true,
   });
   const app = await NestFactory.create<NestFastifyApplication>(
@@ -95,8 +94,7 @@ export async function createApp(
   const origins = corsOrigins(config);
   // No allowed origin (production without CORS_ORIGINS): no plugin at all.
   // Given `origin: false` it adds no header and handles no preflight, yet its
-  // hook ran on every request (an options object spread each time; ~1 % of
-  // `me`'s CPU under `perf`).
+  // hook would run on every request (an options object spread each time).
   if (origins.length)
     await app.register(fastifyCors, {
       origin: origins,

@@ -51,11 +51,10 @@ interface PgClientInternals {
  *
  * Not pg's own `query_timeout`: that arms a timer for every query whose
  * callback keeps the query, its rows and, through their callbacks, the whole
- * request reachable from the timer list. Under `me` load V8 then promoted
- * ~1.2 MB of short-lived objects per scavenge instead of ~0.2 MB, with twice
- * the scavenge pause time and more full collections (`node --trace-gc-nvp`,
- * docs/benchmark.md round 6). A socket's idle timeout is one timer per
- * connection, re-armed by its traffic without allocating anything.
+ * request reachable from the timer list, so short-lived objects survive into
+ * the old generation under load (measured in docs/benchmark.md). A socket's
+ * idle timeout is one timer per connection, re-armed by its traffic without
+ * allocating anything.
  */
 export function abandonSilentQueries(pool: pg.Pool, ms: number): void {
   pool.on('connect', (client) => {
