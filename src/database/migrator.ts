@@ -126,7 +126,8 @@ function matchesChecksum(sql: string, stored: string): boolean {
   });
 }
 
-const LOCK_ID = 72707369;
+/** The advisory lock every runner takes first: Prisma's id, so a `prisma migrate` waits for us too. */
+export const LOCK_ID = 72707369;
 
 // Prisma's own DDL for the table (schema-engine, postgres connector).
 const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (

@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   applyMigrations,
   defaultMigrationsDir,
+  LOCK_ID,
   MigrationError,
   pgliteSqlClient,
   pgSqlClient,
@@ -238,10 +239,17 @@ describe.each(missing('postgres') ? ['pglite'] : ['pglite', 'postgres'])(
       await expect(applyMigrations(db.client, { migrationsDir: dir })).rejects.toThrow(
         MigrationError,
       );
-      const locks = await db.client.query(
-        `SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = 72707369 AND granted`,
-      );
-      expect(locks).toEqual([]);
+      // The lock the runner takes, by its id (a bigint below 2^32: objid holds it).
+      const held = `SELECT 1 AS held FROM pg_locks
+                     WHERE locktype = 'advisory' AND classid = 0 AND objid = ${LOCK_ID} AND granted`;
+      expect(await db.client.query(held)).toEqual([]);
+      // Control: the same query sees that lock while this session holds it.
+      await db.client.query(`SELECT pg_advisory_lock(${LOCK_ID})`);
+      try {
+        expect(await db.client.query(held)).toEqual([{ held: 1 }]);
+      } finally {
+        await db.client.query(`SELECT pg_advisory_unlock(${LOCK_ID})`);
+      }
     });
   },
 );

@@ -134,7 +134,12 @@ describe('structured logs without secrets', () => {
     expect(limited).toBeGreaterThan(0);
     // The rate_limited event is the last thing logged by the flow.
     await s.waitForLine((l) => l.event === 'rate_limited', 10_000);
-    await new Promise((r) => setTimeout(r, 200));
+    // Stopped before the scan: every buffered line is written at exit, so the
+    // scan below reads all that the flow logged, not what was flushed so far.
+    const closed = new Promise((r) => s.child.once('close', r));
+    s.kill('SIGTERM');
+    expect(await s.exited).toBe(0);
+    await closed;
     const out = s.lines.join('\n');
 
     // Every stdout line is a JSON object with a level and a time.
