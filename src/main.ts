@@ -69,6 +69,10 @@ async function main(): Promise<void> {
     const message = listenFailureMessage(e, host, port);
     if (!message) throw e;
     await app.close();
+    // The log lines of the failed listen (Nest's own "Error: listen
+    // EADDRINUSE") are written now, so that the message comes after them:
+    // the last thing on the screen.
+    rootLogger.flush();
     throw new StartError(message);
   }
   const address = app.getHttpServer().address();
