@@ -8,7 +8,7 @@
  *   npx graphql-codegen --config codegen.ts
  *
  * `npm test` in auth-api generates with this file and type-checks the result
- * (test/contract/codegen-example.test.ts).
+ * (test/contract/client-documents.test.ts).
  */
 import type { CodegenConfig } from '@graphql-codegen/cli';
 

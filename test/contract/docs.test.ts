@@ -82,3 +82,29 @@ describe('the repository refers to itself, not to a contract file outside it', (
     expect(offenders.filter((f) => f !== 'test/contract/docs.test.ts')).toEqual([]);
   });
 });
+
+describe('what the docs point a reader at exists', () => {
+  it('every test file named in README.md, docs/ and examples/ (outside node_modules) exists', () => {
+    const texts: [string, string][] = [
+      ['README.md', readFileSync(join(root, 'README.md'), 'utf8')],
+    ];
+    const walk = (dir: string) => {
+      for (const name of readdirSync(dir)) {
+        if (name === 'node_modules' || name === 'dist' || name.startsWith('.')) continue;
+        const path = join(dir, name);
+        if (statSync(path).isDirectory()) walk(path);
+        else if (/\.(ts|tsx|mjs|js|md)$/.test(name)) {
+          texts.push([relative(root, path), readFileSync(path, 'utf8')]);
+        }
+      }
+    };
+    for (const d of ['docs', 'examples']) walk(join(root, d));
+    const missing: string[] = [];
+    for (const [file, text] of texts) {
+      for (const m of text.matchAll(/\btest\/[\w/-]+\.test\.ts\b/g)) {
+        if (!existsSync(join(root, m[0]))) missing.push(`${file}: ${m[0]}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+});
