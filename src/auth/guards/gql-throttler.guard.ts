@@ -1,5 +1,11 @@
-import { Inject, Injectable, Logger, SetMetadata, type ExecutionContext } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  Optional,
+  SetMetadata,
+  type ExecutionContext,
+} from '@nestjs/common';
 import { GqlExecutionContext } from '@nestjs/graphql';
 import {
   normalizeIp,
@@ -112,8 +118,10 @@ export class GqlThrottlerGuard extends ThrottlerGuard {
     return { req: ctx.req, res: ctx.res };
   }
 
-  /** Looked up when needed (LoginAttemptStore, RefreshTokenTransport): the guard is used in several modules. */
-  @Inject(ModuleRef) private readonly moduleRef!: ModuleRef;
+  // Property injection (the constructor is ThrottlerGuard's). Only `login` reads them, and
+  // AuthModule, where AuthResolver is, provides both; the guard's other modules need not.
+  @Optional() @Inject(RefreshTokenTransport) private readonly transport?: RefreshTokenTransport;
+  @Optional() @Inject(LoginAttemptStore) private readonly attempts?: LoginAttemptStore;
 
   protected override async handleRequest(props: ThrottlerRequest): Promise<boolean> {
     try {
@@ -131,16 +139,14 @@ export class GqlThrottlerGuard extends ThrottlerGuard {
    * by the account's lock (CredentialsService), so it adds nothing.
    */
   private async accountLock(props: ThrottlerRequest): Promise<number> {
-    if (props.context.getHandler().name !== 'login') return 0;
+    if (props.context.getHandler().name !== 'login' || !this.transport || !this.attempts) return 0;
     const gql = GqlExecutionContext.create(props.context);
     const input = gql.getArgs<{ input?: { email?: unknown; deviceToken?: unknown } }>().input;
     if (typeof input?.email !== 'string') return 0;
     const { req } = this.getRequestResponse(props.context);
-    const transport = this.moduleRef.get(RefreshTokenTransport, { strict: false });
     const device = typeof input.deviceToken === 'string' ? input.deviceToken : null;
-    if (transport.readDevice(req, device)) return 0;
-    const store = this.moduleRef.get(LoginAttemptStore, { strict: false });
-    return store.lockedFor(normaliseEmail(input.email));
+    if (this.transport.readDevice(req, device)) return 0;
+    return this.attempts.lockedFor(normaliseEmail(input.email));
   }
 
   protected override async throwThrottlingException(
