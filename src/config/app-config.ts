@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { readFile } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import { ConfigError, parseEnv, type Env } from './config.schema.js';
-import { ensurePrivateDir, writePrivateFile } from './data-dir.js';
+import { devSecretFile } from './data-dir.js';
 
 /**
  * The validated configuration the app runs with: the parsed environment plus
@@ -47,41 +46,28 @@ export async function loadAppConfig(
 ): Promise<AppConfig> {
   const env = parseEnv(raw);
   const dataDir = isAbsolute(env.DATA_DIR) ? env.DATA_DIR : resolve(process.cwd(), env.DATA_DIR);
-  const secret = env.JWT_ACCESS_SECRET ?? (await devSecret(dataDir));
+  const secret = env.JWT_ACCESS_SECRET ?? devSecret(dataDir);
   return new AppConfig(env, dataDir, secret);
 }
 
 /**
- * The development secret, kept in DATA_DIR/jwt-access-secret (0600, in a
- * 0700 DATA_DIR). A file that holds fewer than 32 characters is refused, not
- * used and not replaced: someone wrote it, and a short secret lets anyone
- * who guesses it sign tokens.
+ * The development secret, kept in DATA_DIR/jwt-access-secret (devSecretFile).
+ * A file that holds fewer than 32 characters is refused, not used and not
+ * replaced: someone wrote it, and a short secret lets anyone who guesses it
+ * sign tokens.
  */
-async function devSecret(dataDir: string): Promise<string> {
-  ensurePrivateDir(dataDir);
-  const file = join(dataDir, SECRET_FILE);
-  const existing = await readSecret(file);
-  if (existing !== undefined) return existing;
-  const s = randomBytes(48).toString('base64url');
-  // 'wx': if another process wrote it first, use theirs.
-  try {
-    writePrivateFile(file, s + '\n');
-    return s;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return (await readSecret(file))!;
-    throw e;
-  }
+function devSecret(dataDir: string): string {
+  return devSecretFile(
+    dataDir,
+    SECRET_FILE,
+    () => randomBytes(48).toString('base64url') + '\n',
+    checkSecret,
+  );
 }
 
-/** The secret in `file`, undefined if there is no file; ConfigError if it is too short. */
-async function readSecret(file: string): Promise<string | undefined> {
-  let s: string;
-  try {
-    s = (await readFile(file, 'utf8')).trim();
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
+/** The secret of the file's text; ConfigError if it is too short. */
+function checkSecret(text: string, file: string): string {
+  const s = text.trim();
   if (s.length < SECRET_MIN) {
     throw new ConfigError(
       `Invalid configuration:\n  ${file} holds a secret of ${s.length} characters; at least ${SECRET_MIN} are needed.\n` +

@@ -1,4 +1,15 @@
-import { chmodSync, lstatSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import {
+  chmodSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -28,6 +39,67 @@ export function writePrivateFile(file: string, data: string | Uint8Array): void 
   writeFileSync(file, data, { mode: PRIVATE_FILE_MODE, flag: 'wx' });
   // The umask can only take bits away; this also covers a file system that ignores `mode`.
   chmodSync(file, PRIVATE_FILE_MODE);
+}
+
+/**
+ * A development secret kept in DATA_DIR/`name` (0600, in a 0700 DATA_DIR),
+ * so that what it protects survives restarts; set in production by an
+ * environment variable instead (the caller decides). The file's text is
+ * read and given to `check`, which returns the value or throws the caller's
+ * own ConfigError: a file that does not pass is refused, never used and
+ * never replaced (someone wrote it). Without a file, `generate()` is written
+ * to a private temporary file first and linked into place, so the file
+ * appears whole or not at all (where the file system has no hard links, it
+ * is written in place with 'wx'); if another process created it first
+ * (EEXIST), theirs is read and checked, never overwritten.
+ */
+export function devSecretFile<T>(
+  dataDir: string,
+  name: string,
+  generate: () => string,
+  check: (text: string, file: string) => T,
+): T {
+  ensurePrivateDir(dataDir);
+  const file = join(dataDir, name);
+  const existing = readIfExists(file);
+  if (existing !== undefined) return check(existing, file);
+  const fresh = generate();
+  return check(createOnce(file, fresh) ? fresh : readFileSync(file, 'utf8'), file);
+}
+
+/** Hard links refused by the file system: then the file is written in place with 'wx'. */
+const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
+
+/** Creates `file` (0600) holding `data` unless it exists; false when it did. */
+function createOnce(file: string, data: string): boolean {
+  const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  writePrivateFile(tmp, data);
+  try {
+    linkSync(tmp, file);
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? '';
+    if (code === 'EEXIST') return false;
+    if (!NO_LINKS.has(code)) throw e;
+  } finally {
+    unlinkSync(tmp);
+  }
+  try {
+    writePrivateFile(file, data);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  }
+}
+
+function readIfExists(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
 }
 
 /**

@@ -1,10 +1,9 @@
 import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { calculateJwkThumbprint } from 'jose';
 import type { AppConfig } from '../config/app-config.js';
 import { ConfigError } from '../config/config.schema.js';
-import { ensurePrivateDir, writePrivateFile } from '../config/data-dir.js';
+import { devSecretFile } from '../config/data-dir.js';
 import {
   generatePrivateKeyPem,
   isAsymmetric,
@@ -54,7 +53,11 @@ export class KeySet {
 
 /** DATA_DIR file of the generated development key of an algorithm. */
 export function devKeyFile(dataDir: string, alg: AsymmetricAlgorithm): string {
-  return join(dataDir, `jwt-signing-key-${alg.toLowerCase()}.pem`);
+  return join(dataDir, devKeyFileName(alg));
+}
+
+function devKeyFileName(alg: AsymmetricAlgorithm): string {
+  return `jwt-signing-key-${alg.toLowerCase()}.pem`;
 }
 
 /** The public JWK of a key, with its RFC 7638 thumbprint (SHA-256) as kid. */
@@ -78,7 +81,7 @@ export async function loadKeySet(config: AppConfig): Promise<KeySet> {
   }
   const privateKey = config.env.JWT_PRIVATE_KEY
     ? parsePrivateKeyPem(config.env.JWT_PRIVATE_KEY, alg)
-    : await devPrivateKey(config.dataDir, alg);
+    : devPrivateKey(config.dataDir, alg);
   const published = config.env.JWT_PUBLISHED_KEYS
     ? parsePublicKeysPem(config.env.JWT_PUBLISHED_KEYS, alg)
     : [];
@@ -95,42 +98,26 @@ export async function loadKeySet(config: AppConfig): Promise<KeySet> {
 }
 
 /**
- * The development signing key, kept in DATA_DIR (0600, in a 0700 DATA_DIR)
- * so that tokens survive restarts: generated at the first start without
+ * The development signing key, kept in DATA_DIR (devSecretFile) so that
+ * tokens survive restarts: generated at the first start without
  * JWT_PRIVATE_KEY. A file that does not hold a usable key is refused, not
  * replaced (someone wrote it).
  */
-async function devPrivateKey(dataDir: string, alg: AsymmetricAlgorithm): Promise<KeyObject> {
-  ensurePrivateDir(dataDir);
-  const file = devKeyFile(dataDir, alg);
-  let pem = await readIfExists(file);
-  if (pem === undefined) {
-    const fresh = generatePrivateKeyPem(alg);
-    try {
-      writePrivateFile(file, fresh);
-      pem = fresh;
-    } catch (e) {
-      // 'wx': another process wrote it first; use theirs.
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      pem = (await readIfExists(file))!;
-    }
-  }
-  try {
-    return parsePrivateKeyPem(pem, alg);
-  } catch (e) {
-    throw new ConfigError(
-      `Invalid configuration:\n  ${file}: ${(e as Error).message}.\n` +
-        `  Delete the file to have a new key generated at the next start (tokens signed with the old one stop working),\n` +
-        `  or set JWT_PRIVATE_KEY.`,
-    );
-  }
-}
-
-async function readIfExists(file: string): Promise<string | undefined> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
+function devPrivateKey(dataDir: string, alg: AsymmetricAlgorithm): KeyObject {
+  return devSecretFile(
+    dataDir,
+    devKeyFileName(alg),
+    () => generatePrivateKeyPem(alg),
+    (pem, file) => {
+      try {
+        return parsePrivateKeyPem(pem, alg);
+      } catch (e) {
+        throw new ConfigError(
+          `Invalid configuration:\n  ${file}: ${(e as Error).message}.\n` +
+            `  Delete the file to have a new key generated at the next start (tokens signed with the old one stop working),\n` +
+            `  or set JWT_PRIVATE_KEY.`,
+        );
+      }
+    },
+  );
 }

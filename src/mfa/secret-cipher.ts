@@ -5,11 +5,9 @@ import {
   randomBytes,
   type BinaryLike,
 } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { ConfigError, isKey32 } from '../config/config.schema.js';
 import type { AppConfig } from '../config/app-config.js';
-import { ensurePrivateDir, writePrivateFile } from '../config/data-dir.js';
+import { devSecretFile } from '../config/data-dir.js';
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
@@ -102,29 +100,16 @@ export function loadSecretCipher(config: AppConfig): SecretCipher {
 }
 
 function devKey(dataDir: string): string {
-  ensurePrivateDir(dataDir);
-  const file = join(dataDir, DEV_KEY_FILE);
-  const existing = readKey(file);
-  if (existing !== undefined) return existing;
-  const key = randomBytes(32).toString('base64');
-  try {
-    // 'wx': if another process wrote it first, use theirs.
-    writePrivateFile(file, key + '\n');
-    return key;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return readKey(file)!;
-    throw e;
-  }
+  return devSecretFile(
+    dataDir,
+    DEV_KEY_FILE,
+    () => randomBytes(32).toString('base64') + '\n',
+    checkKey,
+  );
 }
 
-function readKey(file: string): string | undefined {
-  let s: string;
-  try {
-    s = readFileSync(file, 'utf8').trim();
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
+function checkKey(text: string, file: string): string {
+  const s = text.trim();
   if (!isKey32(s)) {
     throw new ConfigError(
       `Invalid configuration:\n  ${file} does not hold a key of 32 bytes in base64.\n` +
