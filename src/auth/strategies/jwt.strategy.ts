@@ -24,12 +24,14 @@ export const VERIFIED_TOKENS_MAX = 10_000;
 /**
  * The claims of access tokens whose signature, algorithm, key, iss, aud and
  * nbf were checked already, by the exact token string, least recently used
- * out first. An access token is presented again and again during its life
- * (ACCESS_TOKEN_TTL), and its signature check is the same every time: an
- * ES256 verification was the largest single cost of a guarded call. What
- * can change is checked on every call still: `exp` here, and the session
- * (revoked, expired, user disabled) in validate()'s query. The key set only
- * changes with a restart, so an entry never outlives the key that signed it.
+ * out first. Why: an access token is presented again and again during its
+ * life (ACCESS_TOKEN_TTL), and its signature check, a public-key operation
+ * and the costliest CPU step of a guarded call (figures: docs/benchmark.md),
+ * gives the same answer every time for the same string and the same keys.
+ * What can change is checked on every call still: `exp` here, and the
+ * session (revoked, expired, user disabled) in validate()'s query. The key
+ * set only changes with a restart, so an entry never outlives the key that
+ * signed it.
  */
 class VerifiedTokens {
   private readonly map = new Map<string, { exp: number }>();
