@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AuditRepository } from '../audit/audit.repository.js';
 import { AppError, INVALID_CREDENTIALS } from '../common/errors.js';
-import { EMAIL_MAX, normaliseEmail, passwordTooLarge } from '../common/rules.js';
+import { emailTooLong, normaliseEmail, passwordTooLarge } from '../common/rules.js';
 import type { ClientInfo } from '../graphql/client-info.decorator.js';
 import { LoginAttemptStore } from '../lockout/login-attempts.js';
 import { DeviceTokenService, type TrustedDevice } from '../devices/device-token.service.js';
@@ -114,7 +114,7 @@ export class CredentialsService {
     lane: HashLane,
   ): Promise<{ user: UserCredentialsRow | null; ok: boolean }> {
     // Too big to be anyone's: a failure, without any hashing.
-    if (passwordTooLarge(password) || email.length > EMAIL_MAX) return { user: null, ok: false };
+    if (passwordTooLarge(password) || emailTooLong(email)) return { user: null, ok: false };
     const user = await this.users.findByEmail(email);
     const ok = user
       ? await this.passwords.verify(password, user.passwordHash, lane)

@@ -68,11 +68,15 @@ export function unsafeTextProblem(s: string): string | null {
   return null;
 }
 
+/** True when a normalised address is longer than EMAIL_MAX octets (UTF-8 bytes, not characters): no one's. */
+export function emailTooLong(email: string): boolean {
+  return Buffer.byteLength(email, 'utf8') > EMAIL_MAX;
+}
+
 /** Problems of an address (already normalised or not), or null. */
 export function emailProblem(raw: string): string | null {
   const email = normaliseEmail(raw);
-  if (Buffer.byteLength(email, 'utf8') > EMAIL_MAX)
-    return `must be at most ${EMAIL_MAX} characters`;
+  if (emailTooLong(email)) return `must be at most ${EMAIL_MAX} characters`;
   if (CONTROL.test(email) || !EMAIL_SHAPE.test(email)) return 'must be a valid email address';
   const at = email.lastIndexOf('@');
   if (Buffer.byteLength(email.slice(0, at), 'utf8') > EMAIL_LOCAL_MAX)

@@ -1,5 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LoginDocument, MeDocument, RegisterDocument } from '../generated/graphql.js';
+import { EMAIL_MAX } from '../../src/common/rules.js';
+import { PasswordService } from '../../src/passwords/password.service.js';
+import { UsersRepository } from '../../src/users/users.repository.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { codes, op, PASSWORD, register, uniqueEmail } from './helpers.js';
 
@@ -101,6 +104,35 @@ describe('register, login, me', () => {
     expect(wrong.errors![0].message).toBe(unknown.errors![0].message);
     expect(wrong.errors![0].extensions).toEqual({ code: 'UNAUTHENTICATED' });
     expect(unknown.errors![0].extensions).toEqual({ code: 'UNAUTHENTICATED' });
+  });
+
+  it('a login email over 254 bytes but under 254 characters (multi-byte) is UNAUTHENTICATED before any lookup or hashing', async () => {
+    const users = t.app.get(UsersRepository);
+    const passwords = t.app.get(PasswordService);
+    const lookup = vi.spyOn(users, 'findByEmail');
+    const verify = vi.spyOn(passwords, 'verify');
+    const dummy = vi.spyOn(passwords, 'verifyDummy');
+    try {
+      // 2-byte letters: 193 characters, 376 bytes. RFC 5321 limits are octets.
+      const wide = `${'é'.repeat(60)}@${'ü'.repeat(60)}.${'ö'.repeat(60)}.example.com`;
+      expect([...wide].length).toBeLessThanOrEqual(EMAIL_MAX);
+      expect(Buffer.byteLength(wide)).toBeGreaterThan(EMAIL_MAX);
+      const r = await op(t, LoginDocument, { input: { email: wide, password: PASSWORD } });
+      expect(r.code).toBe('UNAUTHENTICATED');
+      expect(r.errors![0].extensions).toEqual({ code: 'UNAUTHENTICATED' });
+      expect(lookup).not.toHaveBeenCalled();
+      expect(verify).not.toHaveBeenCalled();
+      expect(dummy).not.toHaveBeenCalled();
+      // Control: an address within the limit is looked up and costs a hash (the spies see it).
+      const known = await op(t, LoginDocument, {
+        input: { email: uniqueEmail('nobody'), password: PASSWORD },
+      });
+      expect(known.code).toBe('UNAUTHENTICATED');
+      expect(lookup).toHaveBeenCalledTimes(1);
+      expect(dummy).toHaveBeenCalledTimes(1);
+    } finally {
+      vi.restoreAllMocks();
+    }
   });
 
   it('me without a token, or with a malformed one, is UNAUTHENTICATED', async () => {

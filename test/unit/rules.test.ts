@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   charCount,
   emailProblem,
+  emailTooLong,
   nameProblem,
   newPasswordProblem,
   normaliseEmail,
@@ -53,6 +54,16 @@ describe('email addresses (RFC 5321 sizes)', () => {
     const p = emailProblem(email);
     if (problem === null) expect(p).toBeNull();
     else expect(p).toContain(problem);
+  });
+
+  it('the 254 limit counts UTF-8 bytes (RFC 5321 octets), not characters, for emailProblem and the login short-cut alike', () => {
+    const ascii = `ab@${'b.'.repeat(124)}com`; // 254 bytes
+    const wide = `${'é'.repeat(60)}@${'ü'.repeat(60)}.com`; // 125 characters, 245 bytes
+    const wider = `${'é'.repeat(60)}@${'ü'.repeat(60)}.${'ö'.repeat(5)}.com`; // 131 characters, 256 bytes
+    expect(emailTooLong(ascii)).toBe(false);
+    expect(emailTooLong(wide)).toBe(false);
+    expect(emailTooLong(wider)).toBe(true);
+    expect(emailProblem(wider)).toContain('at most 254');
   });
 });
 
