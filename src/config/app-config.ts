@@ -46,26 +46,23 @@ export async function loadAppConfig(
 ): Promise<AppConfig> {
   const env = parseEnv(raw);
   const dataDir = isAbsolute(env.DATA_DIR) ? env.DATA_DIR : resolve(process.cwd(), env.DATA_DIR);
-  const secret = env.JWT_ACCESS_SECRET ?? devSecret(dataDir);
+  const secret =
+    env.JWT_ACCESS_SECRET ??
+    devSecretFile(
+      dataDir,
+      SECRET_FILE,
+      () => randomBytes(48).toString('base64url') + '\n',
+      checkSecret,
+    );
   return new AppConfig(env, dataDir, secret);
 }
 
 /**
- * The development secret, kept in DATA_DIR/jwt-access-secret (devSecretFile).
- * A file that holds fewer than 32 characters is refused, not used and not
+ * The development secret of DATA_DIR/jwt-access-secret (devSecretFile). A
+ * file that holds fewer than 32 characters is refused, not used and not
  * replaced: someone wrote it, and a short secret lets anyone who guesses it
  * sign tokens.
  */
-function devSecret(dataDir: string): string {
-  return devSecretFile(
-    dataDir,
-    SECRET_FILE,
-    () => randomBytes(48).toString('base64url') + '\n',
-    checkSecret,
-  );
-}
-
-/** The secret of the file's text; ConfigError if it is too short. */
 function checkSecret(text: string, file: string): string {
   const s = text.trim();
   if (s.length < SECRET_MIN) {

@@ -95,19 +95,18 @@ function aad(userId: BinaryLike): Buffer {
  * DATA_DIR/mfa-encryption-key, generated at the first start (0600).
  */
 export function loadSecretCipher(config: AppConfig): SecretCipher {
-  const current = config.env.MFA_ENCRYPTION_KEY ?? devKey(config.dataDir);
+  const current =
+    config.env.MFA_ENCRYPTION_KEY ??
+    devSecretFile(
+      config.dataDir,
+      DEV_KEY_FILE,
+      () => randomBytes(32).toString('base64') + '\n',
+      checkKey,
+    );
   return new SecretCipher(keyOf(current), config.env.MFA_DECRYPTION_KEYS.map(keyOf));
 }
 
-function devKey(dataDir: string): string {
-  return devSecretFile(
-    dataDir,
-    DEV_KEY_FILE,
-    () => randomBytes(32).toString('base64') + '\n',
-    checkKey,
-  );
-}
-
+/** The key of DATA_DIR/mfa-encryption-key (devSecretFile): refused unless 32 bytes in base64. */
 function checkKey(text: string, file: string): string {
   const s = text.trim();
   if (!isKey32(s)) {

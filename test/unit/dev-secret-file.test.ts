@@ -25,6 +25,11 @@ describe('devSecretFile', () => {
   });
   let n = 0;
   const freshDir = () => join(root, `d${++n}`, 'data');
+  /** A generate() during which another process creates the file: it runs after the read found none. */
+  const otherWritesFirst = (dir: string, theirs: string) => () => {
+    writeFileSync(join(dir, 'secret'), theirs);
+    return 'good-mine\n';
+  };
   const check = (text: string) => {
     if (!text.startsWith('good')) throw new Error(`refused: ${text}`);
     return text.trim();
@@ -61,22 +66,16 @@ describe('devSecretFile', () => {
 
   it('another process creating the file between the read and the write wins: its value is used and kept', () => {
     const dir = freshDir();
-    // generate() runs after the read found no file: the other process writes then.
-    const generate = () => {
-      writeFileSync(join(dir, 'secret'), 'good-theirs\n');
-      return 'good-mine\n';
-    };
-    expect(devSecretFile(dir, 'secret', generate, check)).toBe('good-theirs');
+    expect(devSecretFile(dir, 'secret', otherWritesFirst(dir, 'good-theirs\n'), check)).toBe(
+      'good-theirs',
+    );
     expect(readFileSync(join(dir, 'secret'), 'utf8')).toBe('good-theirs\n');
     expect(readdirSync(dir)).toEqual(['secret']);
   });
 
   it("the winner's file is checked too: a bad one written by the other process is refused", () => {
     const dir = freshDir();
-    const generate = () => {
-      writeFileSync(join(dir, 'secret'), 'bad-theirs\n');
-      return 'good-mine\n';
-    };
+    const generate = otherWritesFirst(dir, 'bad-theirs\n');
     expect(() => devSecretFile(dir, 'secret', generate, check)).toThrow('refused: bad-theirs');
   });
 
@@ -89,10 +88,7 @@ describe('devSecretFile', () => {
       expect(statSync(join(dir, 'secret')).mode & 0o777).toBe(0o600);
       expect(readdirSync(dir)).toEqual(['secret']);
       const other = freshDir();
-      const generate = () => {
-        writeFileSync(join(other, 'secret'), 'good-theirs\n');
-        return 'good-mine\n';
-      };
+      const generate = otherWritesFirst(other, 'good-theirs\n');
       expect(devSecretFile(other, 'secret', generate, check)).toBe('good-theirs');
       expect(readFileSync(join(other, 'secret'), 'utf8')).toBe('good-theirs\n');
     },
