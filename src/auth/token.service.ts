@@ -106,16 +106,18 @@ export class TokenService {
   }
 
   /**
-   * jose's error for a token verifyJwt refuses (JWTExpired, JWSSignatureVerificationFailed...),
-   * or null if it is valid: what the guard tells the caller (guards/access-token-refusal.ts).
-   * Only on the refusal path of EdDSA tokens, whose strategy keeps no reason.
+   * The payload of a valid token, or jose's error for a refused one
+   * (JWTExpired, JWSSignatureVerificationFailed...): the EdDSA path of the
+   * JWT strategy, which hands that error to the guard to say why
+   * (guards/access-token-refusal.ts).
    */
-  async whyRefused(token: string): Promise<unknown> {
+  async verifyJwtOrWhy(
+    token: string,
+  ): Promise<{ payload: unknown; error?: undefined } | { payload?: undefined; error: unknown }> {
     try {
-      await this.joseVerify(token);
-      return null;
+      return { payload: await this.joseVerify(token) };
     } catch (e) {
-      return e;
+      return { error: e };
     }
   }
 

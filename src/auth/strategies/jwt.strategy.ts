@@ -2,12 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import type { FastifyRequest } from 'fastify';
 import { Strategy, type SecretOrKeyProvider } from 'passport-jwt';
-import { AppError } from '../../common/errors.js';
 import { isUuid } from '../../common/rules.js';
 import { AppConfig } from '../../config/app-config.js';
 import { KeySet } from '../../keys/key-set.js';
 import { SessionsRepository } from '../../sessions/sessions.repository.js';
 import { toUser } from '../../users/user.model.js';
+import { accessTokenRefused } from '../guards/access-token-refusal.js';
 import type { Principal } from '../principal.js';
 import { bearerToken } from '../refresh-cookie.js';
 import { hasForeignKeyHeader, isAccessClaims, TokenService } from '../token.service.js';
@@ -94,8 +94,9 @@ function headerOf(token: string): Record<string, unknown> | null {
  * once (test/integration/keys-rotation.test.ts runs real processes instead).
  *
  * EdDSA: jsonwebtoken 9 has no EdDSA, so in that mode authenticate() checks
- * the token with jose (TokenService.verifyJwt, the same pinned key choice)
- * and hands the payload to the same validate().
+ * the token with jose (TokenService.verifyJwtOrWhy, the same pinned key
+ * choice) and hands the payload to the same validate(), or jose's error to
+ * passport's fail() (the guard says which fault it was).
  */
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
@@ -147,11 +148,12 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     }
     if (!this.eddsa) return super.authenticate(req, options);
     if (!token) return this.fail(new Refused('no token'), 401);
-    this.tokens.verifyJwt(token).then(
-      (payload) =>
-        payload === null
-          ? this.fail(new Refused('invalid token'), 401)
-          : this.validate(request, payload).then(
+    this.tokens.verifyJwtOrWhy(token).then(
+      (r) =>
+        r.error !== undefined
+          ? // jose's error: the guard tells the caller which fault it was
+            this.fail(r.error, 401)
+          : this.validate(request, r.payload).then(
               (principal) => this.success(principal),
               (e: unknown) => this.error(e as Error),
             ),
@@ -162,12 +164,12 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   /** Called with a payload whose signature and claims were checked (passport-jwt, jose, or VerifiedTokens). */
   async validate(req: FastifyRequest, payload: unknown): Promise<Principal> {
     if (!isAccessClaims(payload) || !isUuid(payload.sub) || !isUuid(payload.sid)) {
-      throw AppError.unauthenticated('Invalid access token');
+      throw accessTokenRefused('ACCESS_TOKEN_CLAIMS');
     }
     const token = bearerToken(req);
     if (token) this.verified.set(token, payload);
     const user = await this.sessions.findUserOfLiveSession(payload.sub, payload.sid, new Date());
-    if (!user) throw AppError.unauthenticated('Session has ended');
+    if (!user) throw accessTokenRefused('SESSION_ENDED');
     return { user: toUser(user), sessionId: payload.sid };
   }
 }
