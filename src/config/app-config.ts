@@ -29,13 +29,18 @@ export class AppConfig {
 /**
  * How many bcrypt hashes may run at once by default: one core less than the
  * machine has, so hashing never takes every core (the event loop, `me`,
- * refreshes and the database keep one), at least 1. On 2 cores that is 1:
- * login throughput is bcrypt's rate on one core (about 4 a second at cost
- * 12). The hashes run on their own threads (BcryptPool), not libuv's pool,
- * so DNS lookups and file work never wait behind one.
+ * refreshes and the database keep one), and one thread less than libuv's
+ * pool (UV_THREADPOOL_SIZE, 4 by default; bcrypt runs there), so DNS
+ * lookups and file work never wait behind a hash. At least 1. On 2 cores
+ * that is 1: login throughput is bcrypt's rate on one core (about 4 a
+ * second at cost 12), and a flood of logins leaves the other core to
+ * everything else.
  */
-export function defaultHashConcurrency(cores = availableParallelism()): number {
-  return Math.max(1, cores - 1);
+export function defaultHashConcurrency(
+  cores = availableParallelism(),
+  threadPool = Number(process.env.UV_THREADPOOL_SIZE) || 4,
+): number {
+  return Math.max(1, Math.min(cores - 1, threadPool - 1));
 }
 
 const SECRET_FILE = 'jwt-access-secret';

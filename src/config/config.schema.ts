@@ -128,11 +128,10 @@ export const envSchema = z
     BCRYPT_ROUNDS: int(4, 15).default(12),
     /**
      * Password hashes (bcrypt) running at once. Unset: one core less than the
-     * machine has (at least 1): see defaultHashConcurrency in app-config.ts.
+     * machine has, and one libuv thread less than its pool (at least 1): see
+     * defaultHashConcurrency in app-config.ts.
      */
     PASSWORD_HASH_CONCURRENCY: int(1, 256).optional(),
-    /** The nice value (0-19) of the threads bcrypt runs on (Linux): they give way to everything else. 0: not lowered. */
-    PASSWORD_HASH_NICE: int(0, 19).default(19),
     /** Hashes that may wait for a slot, per lane (trusted devices, everyone else); more are refused at once. */
     PASSWORD_HASH_QUEUE: int(1, 100_000).default(64),
     /** No hash waits longer than this for a slot: it is refused (TOO_MANY_REQUESTS) instead. */

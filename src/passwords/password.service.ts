@@ -1,8 +1,8 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import bcrypt from 'bcrypt';
 import { normalisePassword } from '../common/rules.js';
 import { AppConfig } from '../config/app-config.js';
-import { BcryptPool } from './bcrypt-pool.js';
 import { HashQueue, type HashLane } from './hash-queue.js';
 
 /**
@@ -21,18 +21,14 @@ const PREHASH_KEY = 'auth-api/password-prehash/v1';
  * most PASSWORD_HASH_MAX_WAIT, then TOO_MANY_REQUESTS), so no number of
  * concurrent logins, registrations or aliased changePassword calls can take
  * more cores than that, and a flood is refused fast instead of queueing.
- * The hashes run on BcryptPool's threads, at a lower priority (nice) than
- * the event loop and the database.
  */
 @Injectable()
-export class PasswordService implements OnModuleInit, OnApplicationShutdown {
+export class PasswordService implements OnModuleInit {
   private readonly logger = new Logger('Passwords');
   private dummyHash: Promise<string> | undefined;
   readonly queue: HashQueue;
-  private readonly pool: BcryptPool;
 
   constructor(private readonly config: AppConfig) {
-    this.pool = new BcryptPool(config.passwordHashConcurrency, config.env.PASSWORD_HASH_NICE);
     this.queue = new HashQueue({
       concurrency: config.passwordHashConcurrency,
       maxQueued: config.env.PASSWORD_HASH_QUEUE,
@@ -45,7 +41,6 @@ export class PasswordService implements OnModuleInit, OnApplicationShutdown {
       event: 'password_hashing',
       bcryptRounds: this.config.env.BCRYPT_ROUNDS,
       concurrency: this.config.passwordHashConcurrency,
-      nice: this.pool.nice,
       maxQueuedPerLane: this.config.env.PASSWORD_HASH_QUEUE,
       maxWaitMs: this.config.env.PASSWORD_HASH_MAX_WAIT,
     });
@@ -53,11 +48,6 @@ export class PasswordService implements OnModuleInit, OnApplicationShutdown {
     // are compared against it so they take as long as a wrong password. It
     // also gives the queue its first measured hash time.
     this.dummy().catch(() => {});
-  }
-
-  /** After the server stopped taking requests: the hashing threads end. */
-  onApplicationShutdown(): Promise<void> {
-    return this.pool.close();
   }
 
   private prehash(password: string): string {
@@ -69,19 +59,19 @@ export class PasswordService implements OnModuleInit, OnApplicationShutdown {
   /** A new hash at BCRYPT_ROUNDS. Refused (TOO_MANY_REQUESTS, limit `hashing`) when the queue is full. */
   hash(password: string, lane: HashLane = 'default'): Promise<string> {
     const input = this.prehash(password);
-    return this.queue.run(lane, () => this.pool.hash(input, this.config.env.BCRYPT_ROUNDS));
+    return this.queue.run(lane, () => bcrypt.hash(input, this.config.env.BCRYPT_ROUNDS));
   }
 
   verify(password: string, hash: string, lane: HashLane = 'default'): Promise<boolean> {
     const input = this.prehash(password);
-    return this.queue.run(lane, () => this.pool.compare(input, hash));
+    return this.queue.run(lane, () => bcrypt.compare(input, hash));
   }
 
   /** One bcrypt compare that always fails, for unknown users (same lane, same cost as a real one). */
   async verifyDummy(password: string, lane: HashLane = 'default'): Promise<false> {
     const dummy = await this.dummy();
     const input = this.prehash(password);
-    await this.queue.run(lane, () => this.pool.compare(input, dummy));
+    await this.queue.run(lane, () => bcrypt.compare(input, dummy));
     return false;
   }
 
@@ -99,7 +89,7 @@ export class PasswordService implements OnModuleInit, OnApplicationShutdown {
   private dummy(): Promise<string> {
     if (!this.dummyHash) {
       const p = this.queue.run('default', () =>
-        this.pool.hash(randomBytes(32).toString('base64'), this.config.env.BCRYPT_ROUNDS),
+        bcrypt.hash(randomBytes(32).toString('base64'), this.config.env.BCRYPT_ROUNDS),
       );
       this.dummyHash = p;
       // A refusal (queue full) is not kept: the next caller tries again.

@@ -130,9 +130,10 @@ describe('HashQueue: one bounded queue for all password hashing', () => {
   });
 
   it('the default concurrency leaves a core and a libuv thread free, and is at least 1', () => {
-    expect(defaultHashConcurrency(2)).toBe(1);
-    expect(defaultHashConcurrency(1)).toBe(1);
-    expect(defaultHashConcurrency(4)).toBe(3);
-    expect(defaultHashConcurrency(16)).toBe(15);
+    expect(defaultHashConcurrency(2, 4)).toBe(1);
+    expect(defaultHashConcurrency(1, 4)).toBe(1);
+    expect(defaultHashConcurrency(4, 4)).toBe(3);
+    expect(defaultHashConcurrency(16, 4)).toBe(3);
+    expect(defaultHashConcurrency(16, 8)).toBe(7);
   });
 });
