@@ -1,5 +1,6 @@
 import jwt from 'jsonwebtoken';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { SessionsRepository } from '../../src/sessions/sessions.repository.js';
 import {
   LogoutDocument,
   MeDocument,
@@ -33,6 +34,32 @@ describe('access tokens', () => {
   /** Signs claims like the server does (ES256 with its key and kid, iss/aud 'auth-api' by default). */
   const sign = (claims: object) =>
     jwt.sign(claims, TEST_PRIVATE_KEY, { algorithm: 'ES256', keyid: kid });
+
+  it('a document with several guarded fields checks the token and the session once; the next request checks again', async () => {
+    const a = await register(t);
+    const sessions = t.app.get(SessionsRepository);
+    const spy = vi.spyOn(sessions, 'findUserOfLiveSession');
+    try {
+      const r = await t.gql(
+        '{ a: me { id } b: me { id } c: me { id } d: sessions { id } }',
+        {},
+        { token: a.accessToken },
+      );
+      expect(r.errors).toBeUndefined();
+      expect([r.data.a.id, r.data.b.id, r.data.c.id]).toEqual([a.user.id, a.user.id, a.user.id]);
+      expect(spy).toHaveBeenCalledTimes(1);
+      // The next request reads the session again: once it ended, every field is refused.
+      await op(t, LogoutDocument, {}, { token: a.accessToken });
+      const after = await t.gql('{ a: me { id } b: me { id } }', {}, { token: a.accessToken });
+      expect(spy).toHaveBeenCalledTimes(2);
+      expect(after.data).toBeNull();
+      // (me is non-null: the first refusal nulls the whole answer)
+      expect(after.errors!.length).toBeGreaterThanOrEqual(1);
+      for (const e of after.errors!) expect(e.extensions?.reason).toBe('SESSION_ENDED');
+    } finally {
+      spy.mockRestore();
+    }
+  });
 
   it('a genuine token carries sub, sid, typ=access, iss, aud and exp, signed ES256 with a kid', async () => {
     const a = await register(t);

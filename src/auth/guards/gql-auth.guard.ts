@@ -16,10 +16,27 @@ import {
  * is found in passport's registry, so modules that use the guard need not
  * import AuthModule.
  */
+/** The outcome of the access-token check, kept on the request it was made for. */
+const CHECKED = Symbol('accessTokenChecked');
+type CheckedRequest = GqlContext['req'] & { [CHECKED]?: Promise<boolean> };
+
 @Injectable()
 export class GqlAuthGuard extends AuthGuard('jwt') {
   getRequest(context: ExecutionContext) {
     return GqlExecutionContext.create(context).getContext<GqlContext>().req;
+  }
+
+  /**
+   * One check per HTTP request: a document with several guarded fields
+   * (aliases: 30 `changePassword` or `me` in one document) verifies the token
+   * and reads the session once, and every field gets that outcome (the
+   * principal, or the same refusal). The next request checks again, so a
+   * logout or a revocation still ends the token at the next call.
+   */
+  canActivate(context: ExecutionContext): Promise<boolean> {
+    const req = this.getRequest(context) as CheckedRequest;
+    req[CHECKED] ??= Promise.resolve(super.canActivate(context) as Promise<boolean>);
+    return req[CHECKED];
   }
 
   /**
