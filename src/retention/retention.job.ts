@@ -42,8 +42,8 @@ import type { Database } from '../database/prisma.js';
  *   holds an entry for every row deleted so far, and a scan from the start
  *   would step over all of them again on every batch.
  * - After each batch it pauses long enough that it keeps the database busy
- *   at most RETENTION_DUTY_CYCLE of the time (0.2: a batch of 30 ms is
- *   followed by a pause of 120 ms), and never less than 10 ms.
+ *   at most RETENTION_DUTY_CYCLE of the time (0.1: a batch of 30 ms is
+ *   followed by a pause of 270 ms), and never less than 10 ms.
  */
 export interface RetentionCounts {
   refreshTokens: number;
