@@ -27,6 +27,7 @@
 //   BENCH_CLEANUP_CMD      command that runs the retention cleanup once (DATABASE_URL set);
 //                          default: node dist/src/cli/cleanup.js when the build has it
 //   BENCH_CLEANUP_MAX_S    stop the cleanup after this long (600): the drain rate is known by then
+//   BENCH_CLEANUP_ROUNDS   rounds per operation at rest and again while the cleanup runs (4)
 //   BENCH_PG_LOG           PostgreSQL's log file (/var/log/postgresql/postgresql-15-main.log)
 //   BENCH_PG_URL, BCRYPT_ROUNDS (12), BENCH_SKIP_BUILD=1
 import { spawn, spawnSync } from 'node:child_process';
@@ -84,6 +85,7 @@ const ONLY = env.BENCH_SCALE_ONLY ? new Set(env.BENCH_SCALE_ONLY.split(',')) : n
 const PHASES = new Set((env.BENCH_SCALE_PHASES ?? 'compare,plans,cleanup').split(','));
 const TARGET = 1.25;
 const CLEANUP_MAX_S = Number(env.BENCH_CLEANUP_MAX_S ?? 600);
+const CLEANUP_ROUNDS = Number(env.BENCH_CLEANUP_ROUNDS ?? 4);
 const USERS_PER_SIDE = 8;
 const log = (...a) => console.error('[scale]', ...a);
 
@@ -585,7 +587,7 @@ async function cleanupPhase(big, ops) {
   const measureAll = async () => {
     const out = {};
     for (const op of ops) {
-      const r = await compare([big], op, 2);
+      const r = await compare([big], op, CLEANUP_ROUNDS);
       out[op.name] = r.big;
     }
     return out;
