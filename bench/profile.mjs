@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench -- --profile` or `node bench/profile.mjs [me|refresh] [baseline]`:
+// `npm run bench -- --profile` or `node bench/profile.mjs [me|refresh|changePassword] [baseline]`:
 // starts the built server (or, with `baseline`, the framework-free one of
 // bench/baselines/apollo-pg.mjs) under `node --cpu-prof` on a fresh PostgreSQL
 // database, drives the scenario for BENCH_PROFILE_S seconds (default 15),
@@ -15,6 +15,7 @@ import pg from 'pg';
 import { analyse } from './lib/cpuprofile.mjs';
 import {
   apiNodeFlags,
+  BENCH_PASSWORD,
   benchServerEnv,
   createBenchDatabase,
   freePort,
@@ -27,7 +28,7 @@ import {
   stopChild,
   waitHealthy,
 } from './lib/common.mjs';
-import { runGraphql, runRefreshChains } from './lib/load.mjs';
+import { runGraphql, runRefreshChains, runRefusals } from './lib/load.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const scenario = process.argv[2] ?? 'me';
@@ -109,6 +110,24 @@ try {
       query: REFRESH_QUERY,
       nextSeed,
       connections: 20,
+      duration: seconds,
+    });
+  } else if (scenario === 'changePassword') {
+    // bench:attack's attacker: a logged-in user sending 30-alias
+    // changePassword(current = new) documents back to back, 4 connections.
+    // Every answer is a refusal (equal password, then the per-user limit).
+    const aliases = Array.from(
+      { length: 30 },
+      (_, i) =>
+        `c${i}: changePassword(input: { currentPassword: "${BENCH_PASSWORD}", newPassword: "${BENCH_PASSWORD}" })`,
+    ).join(' ');
+    log(`changePassword documents for ${seconds} s`);
+    result = await runRefusals({
+      name: 'changePassword',
+      url,
+      query: `mutation { ${aliases} }`,
+      token,
+      connections: 4,
       duration: seconds,
     });
   } else {

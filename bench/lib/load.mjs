@@ -64,6 +64,27 @@ export async function runGraphql({
   return summarise(name, r);
 }
 
+/**
+ * Like runGraphql, for a document every answer of which is a refusal (an
+ * attacker's): an answer counts as an error only when it is not a GraphQL
+ * answer at all.
+ */
+export async function runRefusals({ name, url, query, token, connections, duration }) {
+  const r = await autocannon({
+    url,
+    method: 'POST',
+    connections,
+    duration,
+    headers: {
+      'content-type': 'application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: JSON.stringify({ query }),
+    verifyBody: (body) => body.startsWith('{'),
+  });
+  return summarise(name, r);
+}
+
 /** Plain GET/POST with an expected exact body (bare node:http baseline). */
 export async function runPlain({
   name,

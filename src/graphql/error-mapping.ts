@@ -3,7 +3,7 @@ import { BaseExceptionFilter } from '@nestjs/core';
 import { GqlArgumentsHost, type GqlContextType } from '@nestjs/graphql';
 import type { FastifyReply } from 'fastify';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import { AppError, ErrorCode } from '../common/errors.js';
+import { AppError, ErrorCode, withoutStack } from '../common/errors.js';
 import type { GqlContext } from './context.js';
 
 /**
@@ -55,7 +55,11 @@ export function toGraphQLError(exception: unknown, requestId?: string): GraphQLE
     if (d?.limit) extensions.limit = d.limit;
     if (d?.reason) extensions.reason = d.reason;
     if (d?.mfaToken) extensions.mfaToken = d.mfaToken;
-    return new GraphQLError(exception.message, { extensions });
+    // No frames captured; the AppError's stack (a plain string, see AppError)
+    // is what graphql-js and Apollo copy into each error they wrap this in.
+    return withoutStack(
+      () => new GraphQLError(exception.message, { extensions, originalError: exception }),
+    );
   }
   if (exception instanceof GraphQLError) return exception;
   if (exception instanceof HttpException) {

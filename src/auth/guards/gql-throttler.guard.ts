@@ -14,7 +14,7 @@ import {
   type ThrottlerOptions,
   type ThrottlerRequest,
 } from '@nestjs/throttler';
-import { AppError } from '../../common/errors.js';
+import { AppError, withoutStack } from '../../common/errors.js';
 import { normaliseEmail } from '../../common/rules.js';
 import type { AppConfig } from '../../config/app-config.js';
 import type { GqlContext } from '../../graphql/context.js';
@@ -109,6 +109,9 @@ class Throttled extends Error {
  * exception filter sends the standard `Retry-After` header with it (the
  * library's own `Retry-After-<name>` and `X-RateLimit-*` headers are off).
  */
+/** How many limited keys' blocks are remembered for the log (least recently limited out first). */
+export const LOGGED_BLOCKS_MAX = 10_000;
+
 @Injectable()
 export class GqlThrottlerGuard extends ThrottlerGuard {
   private readonly authLogger = new Logger('Auth');
@@ -153,7 +156,29 @@ export class GqlThrottlerGuard extends ThrottlerGuard {
     _context: ExecutionContext,
     detail: ThrottlerLimitDetail,
   ): Promise<void> {
-    throw new Throttled(detail);
+    throw withoutStack(() => new Throttled(detail));
+  }
+
+  /**
+   * True for the first refusal of a key (one client or user, one operation,
+   * one limit) in its block: the `rate_limited` line is written once per
+   * block, not once per refused call. A client that ignores Retry-After
+   * would otherwise write a warning per call, thousands a second in a flood,
+   * each costing more to log than the refusal itself. Per instance; the
+   * block's end is the throttler's own.
+   */
+  private readonly loggedBlocks = new Map<string, number>();
+  private firstRefusalOfBlock(key: string, blockedSeconds: number): boolean {
+    const now = Date.now();
+    const until = this.loggedBlocks.get(key);
+    if (until !== undefined && until > now) return false;
+    this.loggedBlocks.delete(key);
+    if (this.loggedBlocks.size >= LOGGED_BLOCKS_MAX) {
+      const oldest = this.loggedBlocks.keys().next().value;
+      if (oldest !== undefined) this.loggedBlocks.delete(oldest);
+    }
+    this.loggedBlocks.set(key, now + blockedSeconds * 1000);
+    return true;
   }
 
   private refusal(
@@ -166,14 +191,16 @@ export class GqlThrottlerGuard extends ThrottlerGuard {
     const scope = SCOPE[props.throttler.name ?? ''] ?? 'ip';
     const blocked = Math.max(1, Math.ceil(detail.timeToBlockExpire));
     const retryAfter = Math.max(blocked, accountLock);
-    this.authLogger.warn({
-      reqId: req.id,
-      event: 'rate_limited',
-      operation,
-      limit: scope,
-      ip: req.ip,
-      retryAfterSeconds: retryAfter,
-    });
+    if (this.firstRefusalOfBlock(detail.key, blocked)) {
+      this.authLogger.warn({
+        reqId: req.id,
+        event: 'rate_limited',
+        operation,
+        limit: scope,
+        ip: req.ip,
+        retryAfterSeconds: retryAfter,
+      });
+    }
     const who = scope === 'user' ? 'for this account' : 'from this address';
     const limit = `Too many ${operation} calls ${who} (at most ${props.limit} per ${Math.round(props.ttl / 1000)} s)`;
     if (accountLock > blocked) {
