@@ -235,7 +235,7 @@ async function main() {
       .split('\n')
       .filter((l) => l.includes('"event":"retention"'))
       .map((l) => JSON.parse(l))
-      // pino's time is an ISO string (src/logging/logging.module.ts).
+      // pino's time is an ISO string (src/logging/logger.ts).
       .map((l) => ({ end: Date.parse(l.time), ms: Number(l.ms) }));
     const during = (at, ms) => runs.some((r) => at < r.end && at + ms > r.end - r.ms);
     const split = (results) => {

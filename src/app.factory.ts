@@ -12,7 +12,7 @@ import {
   nestLogger,
   registerRequestLogging,
   requestIdGenerator,
-} from './logging/logging.module.js';
+} from './logging/logger.js';
 import { fastifyTrustProxy, trustedPeer } from './config/trust-proxy.js';
 import { GRAPHQL_PATH } from './graphql/context.js';
 import type { Logger as PinoLogger } from 'pino';

@@ -33,7 +33,7 @@ export class AppModule {
    * No nestjs-pino LoggerModule: its Nest middleware (run through
    * @fastify/middie) re-entered the logging context on every request. The
    * request context and the request line are Fastify hooks
-   * (logging/logging.module.ts), and Nest's Logger is routed to pino in
+   * (logging/logger.ts), and Nest's Logger is routed to pino in
    * app.factory.ts.
    */
   static forRoot(config: AppConfig, db: Database, keys: KeySet): DynamicModule {

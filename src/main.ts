@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   // the resolvers load, instead of after them. In the bundle `npm start`
   // runs, importing the app is evaluating it, so the open has to be started
   // before.
-  const { installRootLogger } = await import('./logging/logging.module.js');
+  const { installRootLogger } = await import('./logging/logger.js');
   const rootLogger = installRootLogger(config, false);
   const { openDatabase } = await import('./database/prisma.js');
   const database = openDatabase(config);

@@ -20,7 +20,7 @@ export function fastifyTrustProxy(value: string): boolean | string | TrustFn {
 /**
  * Whether the immediate peer (the socket's address) is a trusted proxy under
  * TRUST_PROXY: only then are headers it sets about the client believed
- * (X-Forwarded-For by Fastify, X-Request-Id by logging/logging.module.ts).
+ * (X-Forwarded-For by Fastify, X-Request-Id by logging/logger.ts).
  */
 export function trustedPeer(value: string): (addr: string | undefined) => boolean {
   const t = fastifyTrustProxy(value);

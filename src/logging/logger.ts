@@ -68,7 +68,7 @@ export function requestIdGenerator(
 /**
  * Structured JSON logs (pino) on stdout, one object per line: one line per
  * request (id, method, path, status, time) and every Nest Logger call (the
- * auth events of AuthService, errors, start and stop) routed into the same
+ * auth events, errors, start and stop) routed into the same
  * logger; the lines of a request carry its id (`reqId`).
  */
 export function createRootLogger(config: AppConfig, silent: boolean): Logger {

@@ -10,7 +10,7 @@ import { print, type DocumentNode } from 'graphql';
 import { createApp } from '../../src/app.factory.js';
 import { loadAppConfig, type AppConfig } from '../../src/config/app-config.js';
 import { openDatabase, openPgliteDatabase, type Database } from '../../src/database/prisma.js';
-import { REDACT_PATHS } from '../../src/logging/logging.module.js';
+import { REDACT_PATHS } from '../../src/logging/logger.js';
 import { createPgDatabase, type OwnedDatabase } from './databases.js';
 
 /**

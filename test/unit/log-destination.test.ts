@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LOG_FLUSH_MS } from '../../src/logging/logging.module.js';
+import { LOG_FLUSH_MS } from '../../src/logging/logger.js';
 
 /**
- * The root logger's stdout is buffered (src/logging/logging.module.ts): a
+ * The root logger's stdout is buffered (src/logging/logger.ts): a
  * line must still come out within LOG_FLUSH_MS while the process runs, and
  * every line must come out when it exits, by process.exit or by a crash.
  * Run in a child process (tsx) whose stdout is read here.
@@ -17,7 +17,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function child(body: string) {
   const file = join(dir, `c-${Math.random().toString(36).slice(2)}.mts`);
-  const logging = pathToFileURL(resolve('src/logging/logging.module.ts')).href;
+  const logging = pathToFileURL(resolve('src/logging/logger.ts')).href;
   const config = pathToFileURL(resolve('src/config/app-config.ts')).href;
   writeFileSync(
     file,
@@ -89,7 +89,7 @@ describe('buffered JSON logs on stdout', () => {
 describe('the request line', () => {
   it('is the line pino itself writes for the same fields, in the same stream', async () => {
     const c = child(`
-      const { requestLineWriter } = await import('${pathToFileURL(resolve('src/logging/logging.module.ts')).href}');
+      const { requestLineWriter } = await import('${pathToFileURL(resolve('src/logging/logger.ts')).href}');
       const r = { id: 'req-1', method: 'POST', url: '/graphql', remoteAddress: '127.0.0.1', statusCode: 401, responseTime: 3 };
       requestLineWriter(log)('warn', r);
       // Not a root of createRootLogger: the same line through pino.

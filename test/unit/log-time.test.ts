@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isoTime } from '../../src/logging/logging.module.js';
+import { isoTime } from '../../src/logging/logger.js';
 
 const expected = (t: number) => `,"time":"${new Date(t).toISOString()}"`;
 

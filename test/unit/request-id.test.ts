@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { trustedPeer } from '../../src/config/trust-proxy.js';
-import { requestIdGenerator } from '../../src/logging/logging.module.js';
+import { requestIdGenerator } from '../../src/logging/logger.js';
 
 const req = (remoteAddress: string, id?: string) =>
   ({
