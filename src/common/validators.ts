@@ -86,7 +86,9 @@ export const IsPasswordAttempt = (o?: ValidationOptions) =>
     rule(
       'isPasswordAttempt',
       str((s) =>
-        s.length > PASSWORD_MAX_BYTES ? `must be at most ${PASSWORD_MAX_BYTES} characters` : null,
+        Buffer.byteLength(s, 'utf8') > PASSWORD_MAX_BYTES
+          ? `must be at most ${PASSWORD_MAX_BYTES} bytes`
+          : null,
       ),
       o,
     ),

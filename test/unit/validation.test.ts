@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { RESOLVERS } from '../../src/cli/print-schema.js';
 import { InputPipe } from '../../src/graphql/input.pipe.js';
 import { AppError } from '../../src/common/errors.js';
-import { RegisterInput } from '../../src/auth/dto/auth.inputs.js';
+import { LoginInput, RegisterInput } from '../../src/auth/dto/auth.inputs.js';
 
 /**
  * Validation is the default: every field of every @InputType and @ArgsType
@@ -135,5 +135,23 @@ describe('InputPipe and passwords', () => {
         { type: 'body', metatype: RegisterInput, data: 'input' },
       ),
     ).rejects.toBeInstanceOf(AppError);
+  });
+
+  it('a login password attempt is limited in UTF-8 bytes (PASSWORD_MAX_BYTES), not in UTF-16 units', async () => {
+    const pipe = new InputPipe();
+    const login = (password: string) =>
+      pipe.transform(
+        { email: 'ada@example.com', password },
+        { type: 'body', metatype: LoginInput, data: 'input' },
+      );
+    // 2,048 emoji: 4,096 UTF-16 units, 8,192 bytes
+    const refused = await login('😀'.repeat(2048)).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(AppError);
+    expect((refused as AppError).details?.fields).toEqual([
+      { field: 'password', message: 'must be at most 4096 bytes' },
+    ]);
+    // 1,024 emoji: exactly 4,096 bytes
+    const ok = { email: 'ada@example.com', password: '😀'.repeat(1024) };
+    await expect(login(ok.password)).resolves.toEqual(ok);
   });
 });
