@@ -66,8 +66,7 @@ export class AccountTokensRepository {
          UPDATE users SET verify_mail_sent_at = now()
           WHERE id = ${p.add(user.id, '::uuid')} AND email = ${p.add(user.email)}
             AND email_verified_at IS NULL
-            AND (verify_mail_sent_at IS NULL
-                 OR verify_mail_sent_at <= now() - ${p.add(cooldownMs, '::float8')} * interval '1 millisecond')
+            AND ${cooledDownSql('verify_mail_sent_at', cooldownMs, p)}
          RETURNING id, email, credentials_version
        ), t AS (
          ${tokenInsertSql('VERIFY_EMAIL', t, 'u', p)}
@@ -101,8 +100,7 @@ export class AccountTokensRepository {
       `WITH u AS (
          UPDATE users SET reset_mail_sent_at = now()
           WHERE email = ${e} AND disabled_at IS NULL
-            AND (reset_mail_sent_at IS NULL
-                 OR reset_mail_sent_at <= now() - ${p.add(cooldownMs, '::float8')} * interval '1 millisecond')
+            AND ${cooledDownSql('reset_mail_sent_at', cooldownMs, p)}
          RETURNING id, email, credentials_version
        ), t AS (
          ${tokenInsertSql('RESET_PASSWORD', t, 'u', p)}
@@ -199,6 +197,19 @@ export class AccountTokensRepository {
 const LIVE_CREDENTIALS = `(t.purpose <> 'RESET_PASSWORD' OR EXISTS (
             SELECT 1 FROM users u
              WHERE u.id = t.user_id AND u.credentials_version = t.credentials_version))`;
+
+/**
+ * The per-address cooldown of a kind of mail (ACCOUNT_MAIL_COOLDOWN): true
+ * when none was sent yet or the last one is older than `cooldownMs`.
+ */
+function cooledDownSql(
+  sentAt: 'verify_mail_sent_at' | 'reset_mail_sent_at',
+  cooldownMs: number,
+  p: SqlParams,
+): string {
+  return `(${sentAt} IS NULL
+           OR ${sentAt} <= now() - ${p.add(cooldownMs, '::float8')} * interval '1 millisecond')`;
+}
 
 /** `INSERT INTO account_tokens … SELECT … FROM <source>` (source has id, email, credentials_version). */
 function tokenInsertSql(
