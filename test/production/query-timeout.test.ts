@@ -44,7 +44,7 @@ describe.skipIf(missing('postgres'))('DATABASE_QUERY_TIMEOUT and idle connection
 
     const me = await t.gql(ME, {}, { token });
     expect(me.errors).toBeUndefined();
-    expect(me.data.me.id).toBeTruthy();
+    expect(me.data.me.id).toBe(reg.data.register.user.id);
     const after = await apiConnections();
     for (const pid of before) expect(after).toContain(pid);
   });

@@ -8,6 +8,10 @@ import {
   refusalOfVerification,
 } from './access-token-refusal.js';
 
+/** The outcome of the access-token check, kept on the request it was made for. */
+const CHECKED = Symbol('accessTokenChecked');
+type CheckedRequest = GqlContext['req'] & { [CHECKED]?: Promise<boolean> };
+
 /**
  * Guards a resolver: the caller must present a valid access token of a live
  * session (passport's 'jwt' strategy, strategies/jwt.strategy.ts). The
@@ -16,10 +20,6 @@ import {
  * is found in passport's registry, so modules that use the guard need not
  * import AuthModule.
  */
-/** The outcome of the access-token check, kept on the request it was made for. */
-const CHECKED = Symbol('accessTokenChecked');
-type CheckedRequest = GqlContext['req'] & { [CHECKED]?: Promise<boolean> };
-
 @Injectable()
 export class GqlAuthGuard extends AuthGuard('jwt') {
   getRequest(context: ExecutionContext) {
