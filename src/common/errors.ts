@@ -60,6 +60,7 @@ export class AppError extends Error {
     message: string,
     readonly details?: ErrorDetails,
   ) {
+    // withoutStack's rule, written out: super() cannot be called from a callback.
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
     super(message);

@@ -120,7 +120,6 @@ export class ApiExceptionFilter extends BaseExceptionFilter {
     if (host.getType<GqlContextType>() === 'graphql') {
       const gql = GqlArgumentsHost.create(host);
       const ctx = gql.getContext<Partial<GqlContext> | undefined>();
-
       if (exception instanceof AppError && exception.details?.retryAfterSeconds && ctx?.res) {
         setRetryAfter(ctx.res, exception.details.retryAfterSeconds);
       }

@@ -100,6 +100,9 @@ class Throttled extends Error {
   }
 }
 
+/** How many limited keys' blocks are remembered for the log (least recently limited out first). */
+const LOGGED_BLOCKS_MAX = 10_000;
+
 /**
  * @nestjs/throttler on GraphQL: a guard runs once per resolver call, so every
  * alias and every operation of a batch is counted. A refusal is
@@ -109,12 +112,11 @@ class Throttled extends Error {
  * exception filter sends the standard `Retry-After` header with it (the
  * library's own `Retry-After-<name>` and `X-RateLimit-*` headers are off).
  */
-/** How many limited keys' blocks are remembered for the log (least recently limited out first). */
-export const LOGGED_BLOCKS_MAX = 10_000;
-
 @Injectable()
 export class GqlThrottlerGuard extends ThrottlerGuard {
   private readonly authLogger = new Logger('Auth');
+  /** Limited keys whose block was logged, with the block's end (ms), least recently limited first. */
+  private readonly loggedBlocks = new Map<string, number>();
 
   getRequestResponse(context: ExecutionContext) {
     const ctx = GqlExecutionContext.create(context).getContext<GqlContext>();
@@ -167,7 +169,6 @@ export class GqlThrottlerGuard extends ThrottlerGuard {
    * each costing more to log than the refusal itself. Per instance; the
    * block's end is the throttler's own.
    */
-  private readonly loggedBlocks = new Map<string, number>();
   private firstRefusalOfBlock(key: string, blockedSeconds: number): boolean {
     const now = Date.now();
     const until = this.loggedBlocks.get(key);
