@@ -12,6 +12,10 @@
 //   handwritten-apollo-driver.patch  our own Fastify route handler for Apollo (removed on
 //                                 2026-12-07: the library's registration was 4 % faster on
 //                                 me and 10 % on refresh, bench/results/2026-12-07-ab-variants.json)
+//   one-statement-per-session-check.patch  one statement per guarded call's session
+//                                 check instead of one per turn of the event loop
+//                                 (DataLoader): not a library replaced, a change of the
+//                                 hot path measured the same way
 //   (any other *.patch there)
 //
 //   node bench/ab-variants.mjs [names...]    (default: every patch)

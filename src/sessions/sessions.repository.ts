@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import DataLoader from 'dataloader';
 import { v7 as uuidv7 } from 'uuid';
 import { DATABASE } from '../database/database.module.js';
 import type { Db } from '../database/db.js';
@@ -90,6 +91,19 @@ interface FlatRefreshTokenRow extends Omit<PublicUserRow, 'id'> {
 interface PgQueryable {
   query<R>(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: R[] }>;
 }
+
+/** A guarded call's question: is this session of this user live? */
+interface SessionCheck {
+  sessionId: string;
+  userId: string;
+}
+
+/**
+ * How many session checks one statement answers at most: far above what
+ * one turn of the event loop gathers (one per request read in it), low
+ * enough that the statement's arrays stay small.
+ */
+const SESSION_CHECK_BATCH_MAX = 256;
 
 /** All persistence of sessions and their refresh-token rows goes through here. */
 @Injectable()
@@ -340,22 +354,47 @@ export class SessionsRepository {
 
   /**
    * The hot path of every guarded call: the user, if the session named by the
-   * access token is still live. One statement, one JOIN on two primary keys,
-   * only the public columns (no password hash).
+   * access token is still live. The checks asked for in one turn of the event
+   * loop (the requests read together) are answered by one statement
+   * (DataLoader, without its cache: every check reads the database when it is
+   * asked, so a logout or revocation committed before it is always seen).
    */
-  async findUserOfLiveSession(
-    userId: string,
-    sessionId: string,
-    now: Date,
-  ): Promise<PublicUserRow | null> {
-    const rows = await this.hot<PublicUserRow>(
-      'auth_user_of_live_session',
-      `SELECT u.id, ${PUBLIC_USER_COLUMNS}
-       FROM users u JOIN sessions s ON s.user_id = u.id
-       WHERE s.id = $1::uuid AND u.id = $2::uuid AND ${liveSql('$3::timestamptz')}`,
-      [sessionId, userId, now],
+  findUserOfLiveSession(userId: string, sessionId: string): Promise<PublicUserRow | null> {
+    return this.sessionChecks.load({ sessionId, userId });
+  }
+
+  private readonly sessionChecks = new DataLoader<SessionCheck, PublicUserRow | null>(
+    (checks) => this.usersOfLiveSessions(checks),
+    {
+      cache: false,
+      maxBatchSize: SESSION_CHECK_BATCH_MAX,
+      // After the poll phase: every request read in this turn has asked by then.
+      batchScheduleFn: (run) => setImmediate(run),
+    },
+  );
+
+  /**
+   * One JOIN on two primary keys per check, only the public columns (no
+   * password hash), the session and user ids as arrays.
+   */
+  private async usersOfLiveSessions(
+    checks: readonly SessionCheck[],
+  ): Promise<(PublicUserRow | null)[]> {
+    const rows = await this.hot<PublicUserRow & { sid: string }>(
+      'auth_users_of_live_sessions',
+      `SELECT s.id AS sid, u.id, ${PUBLIC_USER_COLUMNS}
+       FROM unnest($1::uuid[], $2::uuid[]) AS c(sid, uid)
+       JOIN sessions s ON s.id = c.sid
+       JOIN users u ON u.id = c.uid AND u.id = s.user_id
+       WHERE ${liveSql('$3::timestamptz')}`,
+      [checks.map((c) => c.sessionId), checks.map((c) => c.userId), new Date()],
     );
-    return rows[0] ?? null;
+    const live = new Map<string, PublicUserRow>();
+    for (const { sid, ...user } of rows) live.set(sid, user);
+    return checks.map((c) => {
+      const user = live.get(c.sessionId);
+      return user && user.id === c.userId ? user : null;
+    });
   }
 
   /** A live session by id, with its user id. */

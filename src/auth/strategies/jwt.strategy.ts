@@ -168,7 +168,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     }
     const token = bearerToken(req);
     if (token) this.verified.set(token, payload);
-    const user = await this.sessions.findUserOfLiveSession(payload.sub, payload.sid, new Date());
+    const user = await this.sessions.findUserOfLiveSession(payload.sub, payload.sid);
     if (!user) throw accessTokenRefused('SESSION_ENDED');
     return { user: toUser(user), sessionId: payload.sid };
   }
