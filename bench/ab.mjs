@@ -6,7 +6,8 @@
 // A side may add environment: `before:LOG_LEVEL=warn`, and node flags:
 // `before:NODE_FLAGS=--single-threaded-gc`. The side `baseline` is the
 // framework-free me/refreshToken (bench/baselines/apollo-pg.mjs). Scenario me,
-// refresh or typename. AB_RATE=800 drives a fixed rate instead of saturating:
+// refresh or typename (AB_SESSIONS=50: `me` of 50 users, each its own
+// session, one token per request in turn). AB_RATE=800 drives a fixed rate instead of saturating:
 // then the server CPU µs per request is the figure to compare (steadier on a
 // shared machine, no contention with the load generator).
 // Both servers run at once (idle one costs nothing); each round drives one
@@ -96,6 +97,14 @@ try {
     servers.find((s) => !s.side.startsWith('baseline')).url,
     'ab',
   );
+  // AB_SESSIONS=N: `me` from N users, each request the next one's token (their
+  // own sessions) instead of one token on every connection.
+  const tokens = [];
+  for (let i = 0; i < Number(process.env.AB_SESSIONS ?? 0); i++)
+    tokens.push(
+      (await registerBenchUser(servers.find((s) => !s.side.startsWith('baseline')).url, 'abs'))
+        .token,
+    );
   let nextSeed;
   if (scenario === 'refresh') {
     const db = new pg.Client({ connectionString: dbUrl });
@@ -118,6 +127,7 @@ try {
           url: s.url,
           query: scenario === 'typename' ? 'query { __typename }' : ME_QUERY,
           token,
+          tokens,
           connections: 50,
           duration,
           overallRate: process.env.AB_RATE ? Number(process.env.AB_RATE) : undefined,

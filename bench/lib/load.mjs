@@ -42,11 +42,18 @@ export async function runGraphql({
   query,
   variables,
   token,
+  tokens,
   connections = 50,
   duration = 10,
   overallRate,
   timeout = 30,
 }) {
+  const headers = (t) => ({
+    'content-type': 'application/json',
+    ...(t ? { authorization: `Bearer ${t}` } : {}),
+  });
+  // `tokens`: each request the next of them (many users, each its own session).
+  let next = 0;
   const r = await autocannon({
     url,
     method: 'POST',
@@ -54,11 +61,20 @@ export async function runGraphql({
     duration,
     overallRate,
     timeout,
-    headers: {
-      'content-type': 'application/json',
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
+    headers: headers(token),
     body: JSON.stringify({ query, variables }),
+    ...(tokens?.length
+      ? {
+          requests: [
+            {
+              setupRequest: (req) => ({
+                ...req,
+                headers: headers(tokens[next++ % tokens.length]),
+              }),
+            },
+          ],
+        }
+      : {}),
     verifyBody: (body) => !hasErrors(body),
   });
   return summarise(name, r);

@@ -374,8 +374,11 @@ export class SessionsRepository {
   );
 
   /**
-   * One JOIN on two primary keys per check, only the public columns (no
-   * password hash), the session and user ids as arrays.
+   * Two primary-key lookups per check (the session by its id, its user by
+   * the session's user_id), only the public columns (no password hash). The
+   * user id a token names is compared here, not in SQL: given it there,
+   * PostgreSQL may read the session through the user's sessions
+   * (sessions_user_id_idx, every session of that user) instead of its key.
    */
   private async usersOfLiveSessions(
     checks: readonly SessionCheck[],
@@ -383,11 +386,11 @@ export class SessionsRepository {
     const rows = await this.hot<PublicUserRow & { sid: string }>(
       'auth_users_of_live_sessions',
       `SELECT s.id AS sid, u.id, ${PUBLIC_USER_COLUMNS}
-       FROM unnest($1::uuid[], $2::uuid[]) AS c(sid, uid)
+       FROM unnest($1::uuid[]) AS c(sid)
        JOIN sessions s ON s.id = c.sid
-       JOIN users u ON u.id = c.uid AND u.id = s.user_id
-       WHERE ${liveSql('$3::timestamptz')}`,
-      [checks.map((c) => c.sessionId), checks.map((c) => c.userId), new Date()],
+       JOIN users u ON u.id = s.user_id
+       WHERE ${liveSql('$2::timestamptz')}`,
+      [checks.map((c) => c.sessionId), new Date()],
     );
     const live = new Map<string, PublicUserRow>();
     for (const { sid, ...user } of rows) live.set(sid, user);
