@@ -476,6 +476,7 @@ async function main() {
       bcryptRounds: BCRYPT,
       queueBoundMs: QUEUE_BOUND_MS,
       deviceCookieEnv: DEVICE_ENV,
+      attackProcessNice: num('BENCH_ATTACK_NICE', 19),
     },
     runs: [],
   };

@@ -85,7 +85,8 @@ function headerOf(token: string): Record<string, unknown> | null {
  * whose header names or carries a key (jku, jwk, x5u, x5c) or has crit is
  * refused before any signature check; nothing a token names is ever
  * fetched. validate() then checks the token's type and that its session is
- * still live (one query), so a logout or a revocation ends the token at once.
+ * still live (read when asked: SessionsRepository.findUserOfLiveSession), so a
+ * logout or a revocation ends the token at once.
  *
  * Registered in passport's registry as 'jwt' (GqlAuthGuard = AuthGuard('jwt')).
  * That registry is per process: with two Nest apps in one process (tests),
