@@ -7,9 +7,10 @@
 // `before:NODE_FLAGS=--single-threaded-gc`. The side `baseline` is the
 // framework-free me/refreshToken (bench/baselines/apollo-pg.mjs). Scenario me,
 // refresh or typename (AB_SESSIONS=50: `me` of 50 users, each its own
-// session, one token per request in turn). AB_RATE=800 drives a fixed rate instead of saturating:
-// then the server CPU µs per request is the figure to compare (steadier on a
-// shared machine, no contention with the load generator).
+// session, one token per request in turn). AB_RATE=800 drives a fixed rate
+// instead of saturating: then the server CPU µs per request is the figure to
+// compare (steadier on a shared machine, no contention with the load
+// generator).
 // Both servers run at once (idle one costs nothing); each round drives one
 // side, the order alternates, and every round's req/s is printed.
 import { cpSync, existsSync, rmSync } from 'node:fs';
@@ -93,18 +94,13 @@ try {
     });
     servers.push({ side, child, url: `http://127.0.0.1:${port}/graphql`, results: [] });
   }
-  const { token, userId } = await registerBenchUser(
-    servers.find((s) => !s.side.startsWith('baseline')).url,
-    'ab',
-  );
+  const apiUrl = servers.find((s) => !s.side.startsWith('baseline')).url;
+  const { token, userId } = await registerBenchUser(apiUrl, 'ab');
   // AB_SESSIONS=N: `me` from N users, each request the next one's token (their
   // own sessions) instead of one token on every connection.
   const tokens = [];
   for (let i = 0; i < Number(process.env.AB_SESSIONS ?? 0); i++)
-    tokens.push(
-      (await registerBenchUser(servers.find((s) => !s.side.startsWith('baseline')).url, 'abs'))
-        .token,
-    );
+    tokens.push((await registerBenchUser(apiUrl, 'abs')).token);
   let nextSeed;
   if (scenario === 'refresh') {
     const db = new pg.Client({ connectionString: dbUrl });

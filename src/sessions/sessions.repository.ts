@@ -109,6 +109,16 @@ const SESSION_CHECK_BATCH_MAX = 256;
 @Injectable()
 export class SessionsRepository {
   private readonly pool: PgQueryable | null;
+  /** The session checks of one turn of the event loop, one statement (findUserOfLiveSession). */
+  private readonly sessionChecks = new DataLoader<SessionCheck, PublicUserRow | null>(
+    (checks) => this.usersOfLiveSessions(checks),
+    {
+      cache: false,
+      maxBatchSize: SESSION_CHECK_BATCH_MAX,
+      // After the poll phase: every request read in this turn has asked by then.
+      batchScheduleFn: (run) => setImmediate(run),
+    },
+  );
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -362,16 +372,6 @@ export class SessionsRepository {
   findUserOfLiveSession(userId: string, sessionId: string): Promise<PublicUserRow | null> {
     return this.sessionChecks.load({ sessionId, userId });
   }
-
-  private readonly sessionChecks = new DataLoader<SessionCheck, PublicUserRow | null>(
-    (checks) => this.usersOfLiveSessions(checks),
-    {
-      cache: false,
-      maxBatchSize: SESSION_CHECK_BATCH_MAX,
-      // After the poll phase: every request read in this turn has asked by then.
-      batchScheduleFn: (run) => setImmediate(run),
-    },
-  );
 
   /**
    * Two primary-key lookups per check (the session by its id, its user by
