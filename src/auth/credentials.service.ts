@@ -115,6 +115,9 @@ export class CredentialsService {
   ): Promise<{ user: UserCredentialsRow | null; ok: boolean }> {
     // Too big to be anyone's: a failure, without any hashing.
     if (passwordTooLarge(password) || emailTooLong(email)) return { user: null, ok: false };
+    // A full hashing queue refuses before the user is read: under a login
+    // flood a refusal then costs no query (and says nothing about the email).
+    this.passwords.admitOrThrow(lane);
     const user = await this.users.findByEmail(email);
     const ok = user
       ? await this.passwords.verify(password, user.passwordHash, lane)

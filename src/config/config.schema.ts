@@ -270,7 +270,7 @@ export const envSchema = z
     /** Rows per delete statement of the cleanup. */
     RETENTION_BATCH_SIZE: int(1, 10_000).default(500),
     /** The share of the time the cleanup keeps the database busy: after each batch it pauses (1 - d) / d times as long as the batch took. */
-    RETENTION_DUTY_CYCLE: z.coerce.number().gt(0).max(1).default(0.1),
+    RETENTION_DUTY_CYCLE: z.coerce.number().gt(0).max(1).default(0.05),
     /** On SIGTERM/SIGINT, how long in-flight requests may take before the process exits anyway. */
     SHUTDOWN_TIMEOUT: duration('SHUTDOWN_TIMEOUT', 0, 600_000).default(10_000),
   })

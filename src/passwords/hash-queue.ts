@@ -65,10 +65,8 @@ export class HashQueue {
     if (this.running < this.opts.concurrency && this.waitingAhead(lane) === 0) {
       return this.execute(work);
     }
-    const expected = this.expectedWaitMs(lane);
-    if (this.lanes[lane].size >= this.opts.maxQueued || expected > this.opts.maxWaitMs) {
-      return Promise.reject(this.refusal(expected));
-    }
+    const refused = this.refusedAtArrival(lane);
+    if (refused !== null) return Promise.reject(this.refusal(refused));
     return new Promise<T>((resolve, reject) => {
       const job: Job = {
         timer: undefined,
@@ -86,6 +84,25 @@ export class HashQueue {
       job.timer.unref?.();
       this.lanes[lane].push(job);
     });
+  }
+
+  /**
+   * Throws the refusal a job of `lane` would get if it arrived now, so that a
+   * caller can refuse before its other work (a login before it reads the
+   * user). run() checks again when the job does arrive.
+   */
+  admitOrThrow(lane: HashLane): void {
+    if (this.running < this.opts.concurrency && this.waitingAhead(lane) === 0) return;
+    const refused = this.refusedAtArrival(lane);
+    if (refused !== null) throw this.refusal(refused);
+  }
+
+  /** The expected wait of a job of `lane` arriving now when it would be refused (lane full, or over maxWaitMs); else null. */
+  private refusedAtArrival(lane: HashLane): number | null {
+    const expected = this.expectedWaitMs(lane);
+    return this.lanes[lane].size >= this.opts.maxQueued || expected > this.opts.maxWaitMs
+      ? expected
+      : null;
   }
 
   stats(): HashQueueStats {

@@ -62,6 +62,11 @@ export class PasswordService implements OnModuleInit {
     return this.queue.run(lane, () => bcrypt.hash(input, this.config.env.BCRYPT_ROUNDS));
   }
 
+  /** Throws now the TOO_MANY_REQUESTS (limit `hashing`) a hash of `lane` would get: before work it would waste. */
+  admitOrThrow(lane: HashLane = 'default'): void {
+    this.queue.admitOrThrow(lane);
+  }
+
   verify(password: string, hash: string, lane: HashLane = 'default'): Promise<boolean> {
     const input = this.prehash(password);
     return this.queue.run(lane, () => bcrypt.compare(input, hash));

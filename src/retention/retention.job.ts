@@ -42,8 +42,12 @@ import type { Database } from '../database/prisma.js';
  *   holds an entry for every row deleted so far, and a scan from the start
  *   would step over all of them again on every batch.
  * - After each batch it pauses long enough that it keeps the database busy
- *   at most RETENTION_DUTY_CYCLE of the time (0.1: a batch of 30 ms is
- *   followed by a pause of 270 ms), and never less than 10 ms.
+ *   at most RETENTION_DUTY_CYCLE of the time (0.05: a batch of 30 ms is
+ *   followed by a pause of 570 ms), and never less than 10 ms. What it
+ *   bounds in the end is the WAL the deletions write: at 0.1 on a fast
+ *   machine (6,458 rows/s) PostgreSQL checkpointed every 17 s and a commit
+ *   beside it waited 216 ms once; at 0.05 (3,410 rows/s) nothing beside it
+ *   slowed (docs/benchmark.md, round 9).
  */
 export interface RetentionCounts {
   refreshTokens: number;

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   ChangePasswordDocument,
   LoginDocument,
@@ -6,6 +6,7 @@ import {
   RegisterDocument,
 } from '../generated/graphql.js';
 import { PasswordService } from '../../src/passwords/password.service.js';
+import { UsersRepository } from '../../src/users/users.repository.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { op, PASSWORD, register, uniqueEmail } from './helpers.js';
 
@@ -68,6 +69,15 @@ describe('one bounded queue for all password hashing (concurrency 1, 1 waiting)'
       expect(r.errors![0].extensions!.retryAfter as number).toBeGreaterThanOrEqual(1);
       expect(r.errors![0].message).toMatch(/busy/);
       expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    }
+    // The refused logins did not read their user: refused before the lookup.
+    const lookups = vi.spyOn(t.app.get(UsersRepository), 'findByEmail');
+    try {
+      const r = await op(t, LoginDocument, { input: { email: victim.email, password: PASSWORD } });
+      expect(r.code).toBe('TOO_MANY_REQUESTS');
+      expect(lookups).not.toHaveBeenCalled();
+    } finally {
+      lookups.mockRestore();
     }
     // `me` needs no hash: answered while the queue is full.
     expect((await op(t, MeDocument, {}, { token: victim.accessToken })).errors).toBeUndefined();
