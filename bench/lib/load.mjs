@@ -1,5 +1,6 @@
 // autocannon wrappers: one run = req/s, p50/p99 latency and an error count
 // that includes GraphQL errors (HTTP 200 with an `errors` array).
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
 
@@ -78,6 +79,28 @@ export async function runGraphql({
     verifyBody: (body) => !hasErrors(body),
   });
   return summarise(name, r);
+}
+
+/**
+ * runGraphql in a child process (bench/lib/load-child.mjs): for a second load
+ * beside one this process times, whose answers would otherwise delay this
+ * event loop and be counted as the server's latency.
+ */
+export function runGraphqlInChild(options) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [new URL('./load-child.mjs', import.meta.url).pathname], {
+      env: { ...process.env, BENCH_LOAD: JSON.stringify(options) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const out = [];
+    child.stdout.on('data', (d) => out.push(d));
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      code === 0
+        ? resolve(JSON.parse(Buffer.concat(out).toString().trim().split('\n').pop()))
+        : reject(new Error(`load child exited with ${code}`)),
+    );
+  });
 }
 
 /**
