@@ -62,9 +62,7 @@ export class HashQueue {
 
   /** Runs `work` when a slot is free (at once if one is), or refuses it (AppError TOO_MANY_REQUESTS). */
   run<T>(lane: HashLane, work: () => Promise<T>): Promise<T> {
-    if (this.running < this.opts.concurrency && this.waitingAhead(lane) === 0) {
-      return this.execute(work);
-    }
+    if (this.startsAtOnce(lane)) return this.execute(work);
     const refused = this.refusedAtArrival(lane);
     if (refused !== null) return Promise.reject(this.refusal(refused));
     return new Promise<T>((resolve, reject) => {
@@ -92,9 +90,14 @@ export class HashQueue {
    * user). run() checks again when the job does arrive.
    */
   admitOrThrow(lane: HashLane): void {
-    if (this.running < this.opts.concurrency && this.waitingAhead(lane) === 0) return;
+    if (this.startsAtOnce(lane)) return;
     const refused = this.refusedAtArrival(lane);
     if (refused !== null) throw this.refusal(refused);
+  }
+
+  /** A job of `lane` arriving now would start at once: a slot is free and nothing waits ahead. */
+  private startsAtOnce(lane: HashLane): boolean {
+    return this.running < this.opts.concurrency && this.waitingAhead(lane) === 0;
   }
 
   /** The expected wait of a job of `lane` arriving now when it would be refused (lane full, or over maxWaitMs); else null. */
